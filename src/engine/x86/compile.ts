@@ -1,0 +1,129 @@
+// Decoding guest code with iced-x86 and compiling it into blocks: a block is
+// the straight run of instructions from one physical address to the first
+// control transfer or the end of the page, each instruction a closure built
+// once by its family's compiler (registry.ts). The vCPU caches blocks by
+// physical address and drops them when their page is written.
+
+import { Decoder, DecoderOptions, DecoderError, FlowControl, Instruction, Mnemonic, Code } from 'iced-x86';
+import type { Cpu } from './cpu';
+import { laAdd } from './cpu';
+import { unsupportedHandler } from './unsupported';
+import { lookup, type Handler, type Ctx } from './registry';
+import { CpuFault, UD } from './fault';
+import './exec';
+
+export interface Block {
+  handlers: Handler[];
+  lens: Uint8Array;
+  n: number;
+  /** False for a block holding one instruction that crosses a page (its bytes come from two pages). */
+  cacheable: boolean;
+}
+
+const MAX_BLOCK = 128;
+const shared = new Instruction();
+
+/** Reads up to `len` bytes of code starting at physical `pa` (RAM, ROM or MMIO). */
+function codeBytes(cpu: Cpu, pa: number, len: number): Uint8Array {
+  if (pa + len <= cpu.mem.size) return cpu.mem.bytes.subarray(pa, pa + len);
+  return cpu.mem.readRange(pa, len);
+}
+
+export function compileBlock(cpu: Cpu, la: number, pa: number): Block {
+  const bits = cpu.bits;
+  const inPage = 4096 - (pa & 0xfff);
+  const data = codeBytes(cpu, pa, inPage);
+  const decoder = new Decoder(bits, data, DecoderOptions.None);
+  const handlers: Handler[] = [];
+  const lens: number[] = [];
+  try {
+    decoder.ip = 0n;
+    let offset = 0;
+    while (offset < inPage && handlers.length < MAX_BLOCK) {
+      decoder.decodeOut(shared);
+      if (decoder.lastError === DecoderError.NoMoreBytes) {
+        if (handlers.length > 0) break; // let the page-crossing instruction start its own block
+        return compileCrossing(cpu, la, pa, bits);
+      }
+      const len = shared.length;
+      const bytes = data.slice(offset, offset + len);
+      handlers.push(compileOne(shared, { bits, bytes }));
+      lens.push(len);
+      offset += len;
+      if (endsBlock(shared)) break;
+    }
+  } finally {
+    decoder.free();
+  }
+  return { handlers, lens: Uint8Array.from(lens), n: handlers.length, cacheable: true };
+}
+
+/** One instruction whose bytes continue on the next page: translated afresh every time. */
+function compileCrossing(cpu: Cpu, la: number, pa: number, bits: 16 | 32 | 64): Block {
+  const first = 4096 - (pa & 0xfff);
+  const buf = new Uint8Array(15);
+  buf.set(codeBytes(cpu, pa, first).subarray(0, Math.min(first, 15)));
+  const rest = 15 - first;
+  if (rest > 0) {
+    const pa2 = cpu.fetchPhys(laAdd(la, first, bits));
+    buf.set(codeBytes(cpu, pa2, rest), first);
+  }
+  const decoder = new Decoder(bits, buf, DecoderOptions.None);
+  try {
+    decoder.ip = 0n;
+    decoder.decodeOut(shared);
+    const len = shared.length || 15;
+    const h = compileOne(shared, { bits, bytes: buf.slice(0, len) });
+    return { handlers: [h], lens: Uint8Array.of(len), n: 1, cacheable: false };
+  } finally {
+    decoder.free();
+  }
+}
+
+function endsBlock(ins: Instruction): boolean {
+  if (ins.flowControl !== FlowControl.Next) return true;
+  // Instructions that may change how following bytes decode or whether interrupts are taken.
+  switch (ins.mnemonic) {
+    case Mnemonic.Mov: return ins.op0Kind === 0 && isControlOrSegReg(ins);
+    case Mnemonic.Pop: case Mnemonic.Sti: case Mnemonic.Cli: case Mnemonic.Popf: case Mnemonic.Popfd:
+    case Mnemonic.Popfq: case Mnemonic.Lmsw: case Mnemonic.Wrmsr: case Mnemonic.Hlt: case Mnemonic.Out:
+    case Mnemonic.Outsb: case Mnemonic.Outsw: case Mnemonic.Outsd: case Mnemonic.Lss:
+    case Mnemonic.Invlpg: case Mnemonic.Lgdt: case Mnemonic.Lidt: case Mnemonic.Ltr: case Mnemonic.Lldt:
+    case Mnemonic.Clts: case Mnemonic.Xsetbv: case Mnemonic.Swapgs: case Mnemonic.Wbinvd:
+      return true;
+    default: return false;
+  }
+}
+
+function isControlOrSegReg(ins: Instruction): boolean {
+  const r = ins.op0Register;
+  // CRn, DRn and segment registers as the destination.
+  return (r >= 0 && isSpecialReg(r));
+}
+
+import { regInfo } from './regs';
+function isSpecialReg(r: number): boolean {
+  const k = regInfo(r).kind;
+  return k === 'cr' || k === 'dr' || k === 'seg';
+}
+
+const LOCKABLE = new Set<number>([
+  Mnemonic.Add, Mnemonic.Adc, Mnemonic.And, Mnemonic.Btc, Mnemonic.Btr, Mnemonic.Bts, Mnemonic.Cmpxchg,
+  Mnemonic.Cmpxchg8b, Mnemonic.Cmpxchg16b, Mnemonic.Dec, Mnemonic.Inc, Mnemonic.Neg, Mnemonic.Not,
+  Mnemonic.Or, Mnemonic.Sbb, Mnemonic.Sub, Mnemonic.Xor, Mnemonic.Xadd, Mnemonic.Xchg,
+]);
+
+function compileOne(ins: Instruction, ctx: Ctx): Handler {
+  if (ins.code === Code.INVALID) {
+    return () => { throw new CpuFault(UD); };
+  }
+  // LOCK is only valid on read-modify-write instructions with a memory destination.
+  if (ins.hasLockPrefix && (!LOCKABLE.has(ins.mnemonic) || ins.op0Kind !== 24 /* OpKind.Memory */)) {
+    return () => { throw new CpuFault(UD); };
+  }
+  const c = lookup(ins.mnemonic);
+  if (!c) return unsupportedHandler(ins, ctx);
+  const h = c(ins, ctx);
+  return h;
+}
+

@@ -1,0 +1,8 @@
+// Imports every instruction family so each registers its mnemonics. One
+// family, one file; adding a family means adding its import here.
+
+import './alu';
+import './datamov';
+import './branch';
+import './stackops';
+import './system';

@@ -1,0 +1,253 @@
+// Delivering exceptions and interrupts (SDM vol. 3, "Interrupt and Exception
+// Handling"): through the IVT in real mode, through 8-byte IDT gates in
+// protected mode (with the TSS stack switch on a privilege change), through
+// 16-byte gates in long mode (with IST), and the double-fault / triple-fault
+// rules when delivery itself faults.
+//
+// Task gates (hardware task switching) are not implemented: delivering through
+// one stops the machine with an "unsupported" message naming it.
+
+import type { Cpu } from './cpu';
+import { CpuFault, MachineStop, DF, GP, NP, TS, SS as SS_VEC, PF as PF_VEC } from './fault';
+import { CONTRIBUTORY, HAS_ERROR_CODE } from './vectors';
+import { IF, TF, NT, RF, VM, AC, getFlags } from './flags';
+import { CS, SS, RSP, DS, ES, FS, GS } from './regs';
+import { readDescriptor, tssStack, tssIst, markAccessed } from './descriptors';
+import { arFromDescriptor, baseFromDescriptor, limitFromDescriptor, AR_L, AR_DB, AR_P, TYPE_CODE, TYPE_CONFORMING, arDpl, AR_S, AR_UNUSABLE } from './segdesc';
+import { push, adjustSp } from './stack';
+import { writeMem } from './operands';
+
+export const enum EventKind {
+  /** A fault: the saved RIP is the faulting instruction's. */
+  Fault,
+  /** A trap (#DB single-step, INTO, INT3 after execution): the saved RIP is the next instruction's. */
+  Trap,
+  /** INT n / INT3 / INTO: gate DPL is checked against CPL; saved RIP is the next instruction's. */
+  Software,
+  /** An external interrupt from the APIC/PIC. */
+  External,
+  Nmi,
+}
+
+/**
+ * Delivers vector `v`. For Fault, cpu.rip is the faulting instruction; for the
+ * others, cpu.rip has already advanced (the run loop commits nextRip before
+ * traps; INT n handlers pass through cpu.nextRip).
+ */
+export function deliverEvent(cpu: Cpu, v: number, kind: EventKind, errorCode: number): void {
+  const prev = cpu.delivering;
+  if (prev === DF && kind === EventKind.Fault) {
+    throw new MachineStop('shutdown', `triple fault: ${faultName(v)} while delivering a double fault`);
+  }
+  cpu.delivering = v;
+  try {
+    deliver(cpu, v, kind, errorCode);
+    cpu.delivering = -1;
+  } catch (e) {
+    cpu.delivering = prev;
+    if (!(e instanceof CpuFault)) throw e;
+    // A fault while delivering: benign + anything → deliver the second; contributory/PF pairs → #DF.
+    const first = v;
+    const second = e.vector;
+    if (first === DF) throw new MachineStop('shutdown', `triple fault: ${faultName(second)} while delivering a double fault`);
+    const firstC = CONTRIBUTORY.has(first), firstPF = first === PF_VEC;
+    const secondC = CONTRIBUTORY.has(second), secondPF = second === PF_VEC;
+    if ((firstC && secondC) || (firstPF && (secondC || secondPF))) {
+      if (e.vector === PF_VEC) cpu.cr2 = e.cr2;
+      cpu.events.exception(cpu, DF, 0, undefined);
+      cpu.delivering = DF;
+      try {
+        deliver(cpu, DF, EventKind.Fault, 0);
+      } catch (e3) {
+        cpu.delivering = -1;
+        if (e3 instanceof CpuFault) throw new MachineStop('shutdown', `triple fault: ${faultName(e3.vector)} while delivering a double fault`);
+        throw e3;
+      }
+      cpu.delivering = -1;
+      return;
+    }
+    // Otherwise the second exception is handled serially.
+    if (e.vector === PF_VEC) cpu.cr2 = e.cr2;
+    cpu.events.exception(cpu, e.vector, e.errorCode, e.vector === PF_VEC ? e.cr2 : undefined);
+    deliverEvent(cpu, e.vector, EventKind.Fault, e.errorCode);
+  }
+}
+
+function faultName(v: number): string {
+  return new CpuFault(v).toString();
+}
+
+function deliver(cpu: Cpu, v: number, kind: EventKind, errorCode: number): void {
+  cpu.halted = false;
+  const returnRip = kind === EventKind.Software ? cpu.nextRip : cpu.rip;
+  const ext = kind === EventKind.External || kind === EventKind.Nmi || kind === EventKind.Fault || kind === EventKind.Trap ? 1 : 0;
+  const pushesError = (kind === EventKind.Fault) && HAS_ERROR_CODE.has(v) && errorCode >= 0;
+  if (!(cpu.cr0 & 1)) return deliverReal(cpu, v, returnRip);
+  if (cpu.longMode) return deliverLong(cpu, v, kind, returnRip, ext, pushesError ? errorCode : -1);
+  return deliverProtected(cpu, v, kind, returnRip, ext, pushesError ? errorCode : -1);
+}
+
+function deliverReal(cpu: Cpu, v: number, returnRip: number): void {
+  if (v * 4 + 3 > cpu.idtrLimit) throw new CpuFault(GP, 0);
+  const entry = cpu.idtrBase + v * 4;
+  const ip = cpu.read16(entry);
+  const cs = cpu.read16(entry + 2);
+  const flags = getFlags(cpu);
+  push(cpu, 2, flags);
+  push(cpu, 2, cpu.segSel[CS]!);
+  push(cpu, 2, returnRip);
+  cpu.flags = flags & ~(IF | TF | AC | RF);
+  cpu.lop = 0;
+  cpu.setSegReal(CS, cs);
+  cpu.rip = ip;
+  cpu.nextRip = ip;
+}
+
+interface Gate { type: number; dpl: number; present: boolean; sel: number; offLo: number; offHi: number; ist: number }
+
+function readGate(cpu: Cpu, v: number, size: 8 | 16, ext: number): Gate {
+  const code = v * 8 + 2 + ext;
+  if (v * size + size - 1 > cpu.idtrLimit) throw new CpuFault(GP, code);
+  const la = cpu.idtrBase + v * size;
+  const lo = cpu.readSys32(la), hi = cpu.readSys32(la + 4);
+  const g: Gate = {
+    type: (hi >>> 8) & 0x1f, dpl: (hi >>> 13) & 3, present: (hi & 0x8000) !== 0,
+    sel: lo >>> 16, offLo: ((lo & 0xffff) | (hi & 0xffff0000)) >>> 0, offHi: 0, ist: hi & 7,
+  };
+  if (size === 16) g.offHi = cpu.readSys32(la + 8);
+  return g;
+}
+
+/** Checks shared by both gate formats; returns the target code descriptor. */
+function gateTarget(cpu: Cpu, v: number, g: Gate, kind: EventKind, ext: number, validTypes: number[]) {
+  const code = v * 8 + 2 + ext;
+  if (!validTypes.includes(g.type)) {
+    if (g.type === 5) throw new MachineStop('unsupported', `unsupported: task gate in IDT entry ${v} (hardware task switching)`);
+    throw new CpuFault(GP, code);
+  }
+  if (kind === EventKind.Software && g.dpl < cpu.cpl) throw new CpuFault(GP, code);
+  if (!g.present) throw new CpuFault(NP, code);
+  if ((g.sel & 0xfffc) === 0) throw new CpuFault(GP, ext);
+  const d = readDescriptor(cpu, g.sel);
+  const ar = arFromDescriptor(d.hi);
+  if (!(ar & AR_S) || !(ar & TYPE_CODE) || arDpl(ar) > cpu.cpl) throw new CpuFault(GP, (g.sel & 0xfffc) + ext);
+  if (!(ar & AR_P)) throw new CpuFault(NP, (g.sel & 0xfffc) + ext);
+  return d;
+}
+
+function deliverProtected(cpu: Cpu, v: number, kind: EventKind, returnRip: number, ext: number, err: number): void {
+  const g = readGate(cpu, v, 8, ext);
+  const d = gateTarget(cpu, v, g, kind, ext, [6, 7, 14, 15]);
+  const ar = arFromDescriptor(d.hi);
+  const gate32 = g.type >= 14;
+  const size = gate32 ? 4 : 2;
+  const dpl = ar & TYPE_CONFORMING ? cpu.cpl : arDpl(ar);
+  const oldFlags = getFlags(cpu);
+  const oldCs = cpu.segSel[CS]!, oldSs = cpu.segSel[SS]!, oldEsp = cpu.rl[RSP]!;
+  const fromVm86 = (oldFlags & VM) !== 0;
+  const oldCpl = cpu.cpl;
+
+  if (dpl < cpu.cpl || fromVm86) {
+    if (fromVm86 && dpl !== 0) throw new CpuFault(GP, (g.sel & 0xfffc) + ext);
+    const st = tssStack(cpu, dpl);
+    loadStackForRing(cpu, st.ss, dpl, ext);
+    cpu.rl[RSP] = st.spLo;
+    cpu.updateMode();
+    if (fromVm86) {
+      push(cpu, size, cpu.segSel[GS]!); push(cpu, size, cpu.segSel[FS]!);
+      push(cpu, size, cpu.segSel[DS]!); push(cpu, size, cpu.segSel[ES]!);
+    }
+    push(cpu, size, oldSs);
+    push(cpu, size, oldEsp);
+  }
+  push(cpu, size, oldFlags);
+  push(cpu, size, oldCs);
+  push(cpu, size, returnRip);
+  if (err >= 0) push(cpu, size, err);
+
+  markAccessed(cpu, d);
+  cpu.setSegment(CS, (g.sel & 0xfffc) | dpl, baseFromDescriptor(d.lo, d.hi), limitFromDescriptor(d.lo, d.hi), ar | 1);
+  if (fromVm86) for (const s of [DS, ES, FS, GS]) cpu.setSegment(s, 0, 0, 0, AR_UNUSABLE);
+  let nf = oldFlags & ~(TF | NT | RF | VM);
+  if (!(g.type & 1)) nf &= ~IF;
+  cpu.flags = nf;
+  cpu.lop = 0;
+  cpu.rip = gate32 ? g.offLo : g.offLo & 0xffff;
+  cpu.nextRip = cpu.rip;
+  cpu.setCpl(oldCpl);
+  cpu.updateMode();
+  if (dpl !== oldCpl) cpu.changeRing(dpl, kind === EventKind.Software ? 'int' : kind === EventKind.External || kind === EventKind.Nmi ? 'interrupt' : 'exception');
+}
+
+/** Loads SS for an inner-ring stack from the TSS, with the #TS checks of the SDM. */
+function loadStackForRing(cpu: Cpu, ss: number, dpl: number, ext: number): void {
+  if ((ss & 0xfffc) === 0) throw new CpuFault(TS, ext);
+  if ((ss & 3) !== dpl) throw new CpuFault(TS, (ss & 0xfffc) + ext);
+  const d = readDescriptor(cpu, ss, TS);
+  const ar = arFromDescriptor(d.hi);
+  if (arDpl(ar) !== dpl || !(ar & AR_S) || (ar & TYPE_CODE) || !(ar & 2)) throw new CpuFault(TS, (ss & 0xfffc) + ext);
+  if (!(ar & AR_P)) throw new CpuFault(SS_VEC, (ss & 0xfffc) + ext);
+  markAccessed(cpu, d);
+  cpu.setSegment(SS, ss, baseFromDescriptor(d.lo, d.hi), limitFromDescriptor(d.lo, d.hi), ar | 1);
+}
+
+function deliverLong(cpu: Cpu, v: number, kind: EventKind, returnRip: number, ext: number, err: number): void {
+  const g = readGate(cpu, v, 16, ext);
+  const d = gateTarget(cpu, v, g, kind, ext, [14, 15]);
+  const ar = arFromDescriptor(d.hi);
+  if (!(ar & AR_L) || (ar & AR_DB)) throw new CpuFault(GP, (g.sel & 0xfffc) + ext);
+  const dpl = ar & TYPE_CONFORMING ? cpu.cpl : arDpl(ar);
+  const oldFlags = getFlags(cpu);
+  const oldCs = cpu.segSel[CS]!, oldSs = cpu.segSel[SS]!;
+  const oldRspLo = cpu.rl[RSP]!, oldRspHi = cpu.rh[RSP]!;
+  const oldCpl = cpu.cpl;
+  const retLo = Number(BigInt.asUintN(32, BigInt(returnRip))) | 0;
+  const retHi = Number(BigInt.asUintN(32, BigInt(returnRip) >> 32n)) | 0;
+
+  // New stack: IST if the gate names one, else RSPn on a privilege change, else the current stack.
+  let newLo = oldRspLo, newHi = oldRspHi;
+  if (g.ist) { const s = tssIst(cpu, g.ist); newLo = s.lo; newHi = s.hi; }
+  else if (dpl < cpu.cpl) { const s = tssStack(cpu, dpl); newLo = s.spLo; newHi = s.spHi; }
+  newLo &= ~0xf; // the frame is 16-byte aligned
+
+  const savedCpl = cpu.cpl;
+  const savedSs = { sel: oldSs, base: cpu.segBase[SS]!, limit: cpu.segLimit[SS]!, ar: cpu.segAttr[SS]! };
+  const savedStackSize = cpu.stackSize;
+  cpu.stackSize = 8; // IA-32e delivery always pushes 8-byte slots, even from compatibility mode
+  try {
+    cpu.rl[RSP] = newLo; cpu.rh[RSP] = newHi;
+    if (dpl < cpu.cpl) cpu.setSegment(SS, dpl, 0, 0, AR_UNUSABLE | (dpl << 5));
+    cpu.setCpl(dpl);
+    // Frame: SS, RSP, RFLAGS, CS, RIP, [error code], each 8 bytes; written before anything commits.
+    writeFrame(cpu, [oldSs, 0, oldRspLo, oldRspHi, oldFlags, 0, oldCs, 0, retLo, retHi], err);
+  } catch (e) {
+    cpu.rl[RSP] = oldRspLo; cpu.rh[RSP] = oldRspHi;
+    cpu.setSegment(SS, savedSs.sel, savedSs.base, savedSs.limit, savedSs.ar);
+    cpu.setCpl(savedCpl);
+    cpu.stackSize = savedStackSize;
+    throw e;
+  }
+  markAccessed(cpu, d);
+  cpu.setSegment(CS, (g.sel & 0xfffc) | dpl, 0, limitFromDescriptor(d.lo, d.hi), ar | 1);
+  let nf = oldFlags & ~(TF | NT | RF | VM);
+  if (!(g.type & 1)) nf &= ~IF;
+  cpu.flags = nf;
+  cpu.lop = 0;
+  const target = BigInt.asIntN(64, (BigInt(g.offHi >>> 0) << 32n) | BigInt(g.offLo));
+  cpu.rip = Number(target);
+  cpu.nextRip = cpu.rip;
+  cpu.setCpl(oldCpl);
+  cpu.updateMode();
+  if (dpl !== oldCpl) cpu.changeRing(dpl, kind === EventKind.Software ? 'int' : kind === EventKind.External || kind === EventKind.Nmi ? 'interrupt' : 'exception');
+  else cpu.setCpl(dpl);
+  if (!(-(2 ** 47) <= cpu.rip && cpu.rip < 2 ** 47)) throw new CpuFault(GP, 0);
+}
+
+function writeFrame(cpu: Cpu, q: number[], err: number): void {
+  // q holds SS, RSP, RFLAGS, CS, RIP as lo/hi pairs, pushed in that order.
+  for (let i = 0; i < q.length; i += 2) push(cpu, 8, q[i]!, q[i + 1]!);
+  if (err >= 0) push(cpu, 8, err, 0);
+}
+
+// Kept for families that build frames by hand.
+export { adjustSp, writeMem };

@@ -1,0 +1,37 @@
+// The table from mnemonic to the compiler that builds its handler. Each
+// instruction family (src/engine/x86/exec/*.ts) registers its mnemonics here
+// when imported; compile.ts looks them up. A mnemonic nobody registered is an
+// "unsupported instruction" stop, never a silent no-op.
+
+import type { Instruction, Mnemonic } from 'iced-x86';
+import type { Cpu } from './cpu';
+
+export type Handler = (cpu: Cpu) => void;
+
+export interface Ctx {
+  /** Default code size the block was compiled for. */
+  bits: 16 | 32 | 64;
+  /** The instruction's bytes (for messages). */
+  bytes: Uint8Array;
+}
+
+/** Builds the handler of one decoded instruction. `ins` is only valid during the call. */
+export type InsnCompiler = (ins: Instruction, ctx: Ctx) => Handler;
+
+const table = new Map<number, InsnCompiler>();
+
+export function define(mnemonics: Mnemonic | readonly Mnemonic[], compiler: InsnCompiler): void {
+  const list = typeof mnemonics === 'number' ? [mnemonics] : mnemonics;
+  for (const m of list) {
+    if (table.has(m)) throw new Error(`mnemonic ${m} registered twice`);
+    table.set(m, compiler);
+  }
+}
+
+export function lookup(m: Mnemonic): InsnCompiler | undefined {
+  return table.get(m);
+}
+
+export function registeredMnemonics(): number[] {
+  return [...table.keys()];
+}
