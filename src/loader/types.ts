@@ -37,6 +37,13 @@ export interface LineEntry {
   line: number;
   column: number;
   isStmt: boolean;
+  /**
+   * True for the row that closes a DWARF sequence: its address is the first
+   * byte past the sequence's code and it maps no source position (file and
+   * line repeat the previous row). Lets a lookup tell "after the last line"
+   * from "inside it".
+   */
+  endSequence?: boolean;
 }
 
 export interface LoadedImage {
@@ -46,12 +53,18 @@ export interface LoadedImage {
   segments: LoadSegment[];
   /** Entry point: a physical address for multiboot (the header's or ELF's entry), virtual for long64. */
   entry: bigint;
-  /** Multiboot header details when boot is 'multiboot'. */
+  /**
+   * Multiboot header details when boot is 'multiboot'. headerAddr is where the
+   * header lies once loaded (the header's own header_addr field under the
+   * a.out kludge), or 0 when no loaded segment holds it.
+   */
   multiboot?: { flags: number; headerAddr: number };
   /** Sorted by address. */
   symbols: GuestSymbol[];
   /** Sorted by address; empty without .debug_line. */
   lines: LineEntry[];
+  /** Problems that did not stop the load (e.g. unreadable debug info), one line each. */
+  warnings?: string[];
 }
 
 /** A malformed image: the message is one line naming what is wrong. */
