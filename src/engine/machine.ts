@@ -1,0 +1,297 @@
+// The whole machine: vCPUs, guest-physical memory and the PC platform
+// devices, run deterministically. vCPUs take turns in fixed instruction
+// quanta; virtual time advances with retired instructions (1 instruction =
+// 1 ns), and jumps to the next timer deadline when every vCPU is halted.
+//
+// Everything observable leaves through one event stream of trace records
+// (src/common/trace.ts): ring, mode, exception, output, and the VMX records.
+// A stop predicate on that stream lets the debugger stop on an event.
+
+import { PhysicalMemory } from './mmu/physmem';
+import { Cpu, Exit, type CpuEvents } from './x86/cpu';
+import { ripHex } from './x86/unsupported';
+import { MachineStop } from './x86/fault';
+import { VECTOR_NAMES } from './x86/vectors';
+import { createPcPlatform, type PcPlatform } from './devices/platform';
+import type { VirtualClock } from './devices/types';
+import type { TraceRecord, CpuMode, RingVia } from '../common/trace';
+import type { LoadedImage } from '../loader/types';
+import { bootMultiboot, bootLong64, bootReal, MULTIBOOT_INFO } from './boot';
+import { buildMultibootInfo } from '../loader/multiboot-info';
+import { hexNum } from '../common/hex';
+
+export interface MachineOptions {
+  memoryMiB: number;
+  cpus: number;
+  cmdline?: string;
+  /** Instructions each vCPU runs before the next one gets a turn. */
+  quantum?: number;
+}
+
+/** Why Machine.run() returned. */
+export type RunOutcome =
+  | { kind: 'budget' }
+  | { kind: 'exit'; status: number }
+  | { kind: 'halted' }
+  | { kind: 'idle'; message: string }
+  | { kind: 'breakpoint'; cpu: number }
+  | { kind: 'event'; cpu: number; record: TraceRecord }
+  | { kind: 'paused' }
+  | { kind: 'fatal'; cpu: number; stop: MachineStop };
+
+export type TraceListener = (r: TraceRecord) => void;
+
+export class Machine implements VirtualClock {
+  readonly mem: PhysicalMemory;
+  readonly cpus: Cpu[] = [];
+  readonly platform: PcPlatform;
+  private readonly listeners: TraceListener[] = [];
+  /** Decides whether a record stops execution (debugger event filters). */
+  stopOn: ((r: TraceRecord) => boolean) | undefined;
+  private pendingStop: { cpu: number; record: TraceRecord } | undefined;
+  private exitStatus: number | undefined;
+  private timeBase = 0;
+  private current = 0;
+  private readonly quantum: number;
+  private pauseRequested = false;
+
+  constructor(readonly opts: MachineOptions) {
+    if (!Number.isInteger(opts.memoryMiB) || opts.memoryMiB < 1 || opts.memoryMiB > 3072) {
+      throw new RangeError(`memory must be 1..3072 MiB, got ${opts.memoryMiB}`);
+    }
+    if (!Number.isInteger(opts.cpus) || opts.cpus < 1 || opts.cpus > 64) {
+      throw new RangeError(`cpus must be 1..64, got ${opts.cpus}`);
+    }
+    this.quantum = opts.quantum ?? 20_000;
+    this.mem = new PhysicalMemory(opts.memoryMiB * 1024 * 1024);
+    const clock: VirtualClock = this;
+    this.platform = createPcPlatform({
+      memory: this.mem,
+      cpus: opts.cpus,
+      clock,
+      control: {
+        sendInit: (n) => this.initCpu(n),
+        sendSipi: (n, vector) => this.sipiCpu(n, vector),
+        kick: (n) => { const c = this.cpus[n]; if (c) c.halted = false; },
+      },
+      currentCpu: () => this.current,
+      onSerial: (byte) => this.serialOut(byte),
+      onExit: (status) => { this.exitStatus = status; for (const c of this.cpus) c.stopRequested = true; },
+    });
+    const events = this.cpuEvents();
+    for (let i = 0; i < opts.cpus; i++) {
+      const cpu = new Cpu(i, this.mem, this.platform.io);
+      cpu.events = events;
+      cpu.lines = this.platform.interruptLines[i];
+      if (i > 0) cpu.waitForSipi = true; // APs wait for INIT-SIPI-SIPI, as on a PC
+      this.cpus.push(cpu);
+    }
+    this.mem.onCodeWrite = (page) => { for (const c of this.cpus) c.invalidateCodePage(page); };
+  }
+
+  // ---- virtual time ------------------------------------------------------
+
+  now(): number {
+    const c = this.cpus[this.current];
+    return this.timeBase + (c ? c.icount - this.quantumStartIcount : 0);
+  }
+  private quantumStartIcount = 0;
+
+  private nextDeadline(): number {
+    let d = Infinity;
+    for (const t of this.platform.timedDevices) { const x = t.nextDeadline(); if (x < d) d = x; }
+    return d;
+  }
+
+  private fireDeadlines(): void {
+    const now = this.now();
+    for (const t of this.platform.timedDevices) if (t.nextDeadline() <= now) t.onDeadline(now);
+  }
+
+  // ---- boot --------------------------------------------------------------
+
+  /** Places an image in memory and sets the BSP's entry state per its boot protocol. */
+  load(image: LoadedImage): void {
+    for (const s of image.segments) {
+      if (s.paddr + s.memsz > this.mem.size) {
+        throw new RangeError(`image segment at ${hexNum(s.paddr)} (+${hexNum(s.memsz)} bytes) does not fit in ${this.opts.memoryMiB} MiB of guest RAM`);
+      }
+      this.mem.load(s.paddr, s.data);
+      if (s.memsz > s.data.length) this.mem.bytes.fill(0, s.paddr + s.data.length, s.paddr + s.memsz);
+    }
+    const bsp = this.cpus[0]!;
+    switch (image.boot) {
+      case 'multiboot': {
+        const info = buildMultibootInfo({
+          memoryBytes: this.mem.size, cmdline: `${image.path} ${this.opts.cmdline ?? ""}`, bootloaderName: 'vmscope', infoAddr: MULTIBOOT_INFO,
+        });
+        this.mem.load(MULTIBOOT_INFO, info);
+        bootMultiboot(bsp, Number(image.entry), MULTIBOOT_INFO);
+        break;
+      }
+      case 'long64': case 'flat64':
+        bootLong64(bsp, Number(BigInt.asIntN(64, image.entry)));
+        break;
+      case 'reset': {
+        const rom = image.segments[0]?.data ?? new Uint8Array(0);
+        this.mem.mapRomAtTop(rom);
+        bootReal(bsp, 0xf000, 0xfff0);
+        bsp.segBase[1] = 0xffff0000; // CS base at reset, as hardware has it
+        break;
+      }
+    }
+  }
+
+  private initCpu(n: number): void {
+    const c = this.cpus[n];
+    if (!c || n === 0) return;
+    c.reset();
+    c.waitForSipi = true;
+  }
+
+  private sipiCpu(n: number, vector: number): void {
+    const c = this.cpus[n];
+    if (!c || !c.waitForSipi) return;
+    c.waitForSipi = false;
+    bootReal(c, (vector & 0xff) << 8, 0);
+  }
+
+  // ---- events --------------------------------------------------------------
+
+  onTrace(l: TraceListener): () => void {
+    this.listeners.push(l);
+    return () => { const i = this.listeners.indexOf(l); if (i >= 0) this.listeners.splice(i, 1); };
+  }
+
+  /** Publishes a record: listeners first, then the stop predicate. */
+  emit(r: TraceRecord): void {
+    for (const l of this.listeners) l(r);
+    if (this.stopOn && r.type !== 'output' && this.stopOn(r)) {
+      this.pendingStop ??= { cpu: r.cpu, record: r };
+      const c = this.cpus[r.cpu];
+      if (c) c.stopRequested = true;
+    }
+  }
+
+  private base(cpu: Cpu): { cpu: number; icount: number; rip: string } {
+    return { cpu: cpu.id, icount: cpu.icount, rip: ripHex(cpu.rip) };
+  }
+
+  private cpuEvents(): CpuEvents {
+    return {
+      ring: (cpu, from, to, via: RingVia) => this.emit({ type: 'ring', ...this.base(cpu), from, to, via }),
+      mode: (cpu, from: CpuMode, to: CpuMode) => this.emit({ type: 'mode', ...this.base(cpu), from, to }),
+      exception: (cpu, vector, errorCode, cr2) => this.emit({
+        type: 'exception', ...this.base(cpu), vector, name: VECTOR_NAMES[vector] ?? `vector ${vector}`,
+        ...(errorCode >= 0 ? { errorCode } : {}),
+        ...(cr2 !== undefined ? { cr2: hexNum(cr2) } : {}),
+      }),
+    };
+  }
+
+  private lineBuf = '';
+  private serialOut(byte: number): void {
+    const ch = String.fromCharCode(byte);
+    this.onSerial?.(byte);
+    // Output records carry whole lines (or what is pending when the run stops).
+    this.lineBuf += ch;
+    if (ch === '\n') this.flushOutput();
+  }
+  /** Raw serial bytes as they are written (CLI stdout, Debug Console). */
+  onSerial: ((byte: number) => void) | undefined;
+
+  flushOutput(): void {
+    if (!this.lineBuf) return;
+    const c = this.cpus[this.current]!;
+    const text = this.lineBuf;
+    this.lineBuf = '';
+    this.emit({ type: 'output', ...this.base(c), text });
+  }
+
+  // ---- running -------------------------------------------------------------
+
+  /** Asks a running run() to return at the next block boundary (debugger pause). */
+  pause(): void {
+    this.pauseRequested = true;
+    for (const c of this.cpus) c.stopRequested = true;
+  }
+
+  get totalInstructions(): number {
+    let n = 0;
+    for (const c of this.cpus) n += c.icount;
+    return n;
+  }
+
+  /**
+   * Runs until `budget` more instructions have retired across all vCPUs, or
+   * something stops the machine. Deterministic for a given image and inputs.
+   */
+  run(budget: number): RunOutcome {
+    const target = this.totalInstructions + budget;
+    this.pauseRequested = false;
+    for (;;) {
+      if (this.exitStatus !== undefined) return { kind: 'exit', status: this.exitStatus };
+      const left = target - this.totalInstructions;
+      if (left <= 0) return { kind: 'budget' };
+      let allAsleep = true;
+      for (let n = 0; n < this.cpus.length; n++) {
+        const cpu = this.cpus[n]!;
+        this.current = n;
+        const deadline = this.nextDeadline();
+        const untilDeadline = Number.isFinite(deadline) ? Math.max(1, Math.ceil(deadline - this.now())) : Infinity;
+        const slice = Math.min(this.quantum, target - this.totalInstructions, untilDeadline);
+        if (slice <= 0) break;
+        this.quantumStartIcount = cpu.icount;
+        const start = cpu.icount;
+        const exit = cpu.run(slice);
+        const ran = cpu.icount - start;
+        if (ran > 0) allAsleep = false;
+        this.timeBase += ran;
+        this.quantumStartIcount = cpu.icount;
+        this.fireDeadlines();
+        if (this.exitStatus !== undefined) { this.flushOutput(); return { kind: 'exit', status: this.exitStatus }; }
+        if (this.pendingStop) {
+          const s = this.pendingStop;
+          this.pendingStop = undefined;
+          return { kind: 'event', cpu: s.cpu, record: s.record };
+        }
+        if (this.pauseRequested) { this.pauseRequested = false; return { kind: 'paused' }; }
+        switch (exit) {
+          case Exit.Breakpoint: return { kind: 'breakpoint', cpu: n };
+          case Exit.Fatal: this.flushOutput(); return { kind: 'fatal', cpu: n, stop: cpu.stop! };
+          default: break;
+        }
+      }
+      if (allAsleep) {
+        // Every vCPU is halted: jump virtual time to the next timer, or report why nothing can happen.
+        const deadline = this.nextDeadline();
+        if (Number.isFinite(deadline)) {
+          this.timeBase = Math.max(this.timeBase, deadline);
+          this.fireDeadlines();
+          continue;
+        }
+        this.flushOutput();
+        const bsp = this.cpus[0]!;
+        if (!bsp.interruptsEnabled) return { kind: 'halted' };
+        return { kind: 'idle', message: 'every vCPU is halted waiting for an interrupt and no timer is armed' };
+      }
+    }
+  }
+
+  /** Runs one instruction on one vCPU (debugger step). */
+  step(cpuIndex: number): RunOutcome {
+    const cpu = this.cpus[cpuIndex]!;
+    this.current = cpuIndex;
+    this.quantumStartIcount = cpu.icount;
+    const before = cpu.icount;
+    const exit = cpu.step();
+    this.timeBase += cpu.icount - before;
+    this.quantumStartIcount = cpu.icount;
+    this.fireDeadlines();
+    if (this.exitStatus !== undefined) return { kind: 'exit', status: this.exitStatus };
+    if (this.pendingStop) { const s = this.pendingStop; this.pendingStop = undefined; return { kind: 'event', cpu: s.cpu, record: s.record }; }
+    if (exit === Exit.Fatal) return { kind: 'fatal', cpu: cpuIndex, stop: cpu.stop! };
+    if (exit === Exit.Halted && cpu.icount === before) return { kind: 'halted' };
+    return { kind: 'budget' };
+  }
+}
