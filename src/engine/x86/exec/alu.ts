@@ -165,15 +165,18 @@ define([Mnemonic.Add, Mnemonic.Or, Mnemonic.Adc, Mnemonic.Sbb, Mnemonic.And, Mne
 
 // ---- INC, DEC, NEG, NOT ----------------------------------------------------
 
-function unary(c: Cpu, m: Mnemonic, size: number, a: number, aHi: number): number {
+// iced enums are looked up only at compile time: in the bundle each access is a getter call.
+const enum U { Inc, Dec, Neg, Not }
+
+function unary(c: Cpu, m: U, size: number, a: number, aHi: number): number {
   const mask = size === 1 ? 0xff : size === 2 ? 0xffff : -1;
-  if (m === Mnemonic.Not) { c.hi = ~aHi; return ~a & mask; }
-  if (m === Mnemonic.Neg) {
+  if (m === U.Not) { c.hi = ~aHi; return ~a & mask; }
+  if (m === U.Neg) {
     if (size === 8) return op64(c, K.Sub, 0, 0, a, aHi);
     return op32(c, K.Sub, size, 0, a);
   }
   const cf = getCF(c);
-  const inc = m === Mnemonic.Inc;
+  const inc = m === U.Inc;
   let lo: number, hi = 0;
   if (size === 8) {
     const s = (a >>> 0) + (inc ? 1 : -1);
@@ -192,15 +195,20 @@ function unary(c: Cpu, m: Mnemonic, size: number, a: number, aHi: number): numbe
 }
 
 function compileUnary(ins: Instruction, ctx: Ctx): Handler {
-  const m = ins.mnemonic;
+  const mn = ins.mnemonic;
+  const m = mn === Mnemonic.Inc ? U.Inc : mn === Mnemonic.Dec ? U.Dec : mn === Mnemonic.Neg ? U.Neg : U.Not;
   const size = operandSize(ins, 0, ctx.bits);
   const dst = location(ins, 0, ctx.bits, size);
   if (dst.kind === 'reg') {
     const r = dst.reg;
     if (size === 4) {
       const i = r.index;
-      if (m === Mnemonic.Dec) return (c) => { c.rl[i] = unary(c, Mnemonic.Dec, 4, c.rl[i]!, 0); c.rh[i] = 0; };
-      if (m === Mnemonic.Inc) return (c) => { c.rl[i] = unary(c, Mnemonic.Inc, 4, c.rl[i]!, 0); c.rh[i] = 0; };
+      if (m === U.Dec) return (c) => { c.rl[i] = unary(c, U.Dec, 4, c.rl[i]!, 0); c.rh[i] = 0; };
+      if (m === U.Inc) return (c) => { c.rl[i] = unary(c, U.Inc, 4, c.rl[i]!, 0); c.rh[i] = 0; };
+    }
+    if (size === 8 && m !== U.Not) {
+      const i = r.index;
+      return (c) => { const lo = unary(c, m, 8, c.rl[i]!, c.rh[i]!); c.rl[i] = lo; c.rh[i] = c.hi; };
     }
     return (c) => {
       const a = readReg(c, r);
@@ -214,7 +222,7 @@ function compileUnary(ins: Instruction, ctx: Ctx): Handler {
     const la = addr(c);
     const a = readMemW(c, la, size);
     const aHi = size === 8 ? c.hi : 0;
-    const save = m === Mnemonic.Not ? undefined : saveLazy(c);
+    const save = m === U.Not ? undefined : saveLazy(c);
     const lo = unary(c, m, size, a, aHi);
     try { writeMem(c, la, size, lo, c.hi); } catch (e) { if (save) restoreLazy(c, save); throw e; }
   };

@@ -162,10 +162,13 @@ function compileLoop(ins: Instruction, ctx: Ctx): Handler {
   const size = branchSize(ins, ctx);
   const rel = relOf(ins);
   const csize = loopCounterSize(ins, ctx);
-  const m = ins.mnemonic;
+  const mn = ins.mnemonic;
+  // 0 = JrCXZ, 1 = LOOP, 2 = LOOPE, 3 = LOOPNE (iced enums stay out of the closure: they are getters in the bundle)
+  const kind = mn === Mnemonic.Jcxz || mn === Mnemonic.Jecxz || mn === Mnemonic.Jrcxz ? 0
+    : mn === Mnemonic.Loop ? 1 : mn === Mnemonic.Loope ? 2 : 3;
   return (c) => {
     let zero: boolean;
-    if (m === Mnemonic.Jcxz || m === Mnemonic.Jecxz || m === Mnemonic.Jrcxz) {
+    if (kind === 0) {
       zero = counterIsZero(c, csize);
       if (zero) c.nextRip = relTarget(c, size, rel);
       return;
@@ -173,8 +176,8 @@ function compileLoop(ins: Instruction, ctx: Ctx): Handler {
     decCounter(c, csize);
     zero = counterIsZero(c, csize);
     let take = !zero;
-    if (m === Mnemonic.Loope) take = take && cond(c, 4);
-    else if (m === Mnemonic.Loopne) take = take && !cond(c, 4);
+    if (kind === 2) take = take && cond(c, 4);
+    else if (kind === 3) take = take && !cond(c, 4);
     if (take) c.nextRip = relTarget(c, size, rel);
   };
 }
