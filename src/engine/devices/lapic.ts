@@ -5,10 +5,8 @@
 // (Vol. 3A, "Advanced Programmable Interrupt Controller"); values as QEMU:
 // version 0x00050014 (6 LVT entries, no CMCI, no EOI-broadcast suppression).
 //
-// Timer: the APIC bus clock is 1 GHz, the same as virtual time, so with
-// divide-by-1 the current count drops by one every virtual ns. One-shot,
-// periodic and TSC-deadline modes; the TSC is taken to run at 1 GHz too
-// (`tsc` option, default clock.now()). Late deadlines coalesce periodic ticks.
+// The timer lives in lapictimer.ts (1 GHz APIC bus clock = virtual time),
+// the register map and the per-CPU MMIO router in lapicregs.ts.
 //
 // Choices a guest could observe:
 // - reset state of the BSP is what SeaBIOS leaves under QEMU (the firmware a
@@ -29,82 +27,22 @@
 //   dropped (QEMU); sub-dword reads return the addressed bytes.
 // - Lowest-priority IPIs go to the first matching APIC (see apicbus.ts).
 
-import type { MmioHandler } from '../mmu/physmem';
 import type { CpuControl, CpuInterruptLines, TimedDevice, VirtualClock } from './types';
 import type { ExtIntSource } from './pic8259';
-import {
-  DM_EXTINT,
-  DM_FIXED,
-  DM_INIT,
-  DM_LOWEST,
-  DM_NMI,
-  type ApicBus,
-  type ApicTarget,
-} from './apicbus';
+import { DM_EXTINT, DM_FIXED, DM_INIT, DM_LOWEST, DM_NMI, type ApicBus, type ApicTarget } from './apicbus';
 import { NO_LOG, type DeviceLog } from './irq';
+import { ApicTimer, timerModeOf } from './lapictimer';
+import {
+  APIC_DEFAULT_BASE, APIC_VERSION, BASE_BSP, BASE_EN, BASE_EXTD, ESR_ILLEGAL_REGISTER,
+  ESR_RECV_ILLEGAL_VECTOR, ESR_SEND_ILLEGAL_VECTOR, ICR_DELIVERY_STATUS, ICR_LO_WRITABLE,
+  LVT_ERROR, LVT_LEVEL, LVT_LINT0, LVT_LINT1, LVT_MASKED, LVT_REMOTE_IRR, LVT_TIMER, LVT_WRITABLE,
+  MSR_IA32_APIC_BASE, MSR_IA32_TSC_DEADLINE, MSR_X2APIC_FIRST, MSR_X2APIC_LAST, R_APR, R_DFR,
+  R_EOI, R_ESR, R_ICR_HI, R_ICR_LO, R_ID, R_IRR, R_ISR, R_LDR, R_LVT_FIRST, R_LVT_LAST, R_PPR,
+  R_RRD, R_SELF_IPI, R_SVR, R_TIMER_CUR, R_TIMER_DIV, R_TIMER_INIT, R_TMR, R_TPR, R_VERSION,
+  SVR_ENABLE, type MsrValue
+} from './lapicregs';
 
-export const APIC_DEFAULT_BASE = 0xfee00000;
-export const APIC_MMIO_SIZE = 0x1000;
-export const APIC_VERSION = 0x00050014;
-
-export const MSR_IA32_APIC_BASE = 0x1b;
-export const MSR_IA32_TSC_DEADLINE = 0x6e0;
-export const MSR_X2APIC_FIRST = 0x800;
-export const MSR_X2APIC_LAST = 0x8ff;
-
-const BASE_BSP = 1 << 8;
-const BASE_EXTD = 1 << 10;
-const BASE_EN = 1 << 11;
-
-// Register indices: xAPIC offset >> 4, which is also x2APIC MSR - 0x800.
-const R_ID = 0x02;
-const R_VERSION = 0x03;
-const R_TPR = 0x08;
-const R_APR = 0x09;
-const R_PPR = 0x0a;
-const R_EOI = 0x0b;
-const R_RRD = 0x0c;
-const R_LDR = 0x0d;
-const R_DFR = 0x0e;
-const R_SVR = 0x0f;
-const R_ISR = 0x10;
-const R_TMR = 0x18;
-const R_IRR = 0x20;
-const R_ESR = 0x28;
-const R_ICR_LO = 0x30;
-const R_ICR_HI = 0x31;
-const R_LVT_FIRST = 0x32; // timer, thermal, perf, LINT0, LINT1, error
-const R_LVT_LAST = 0x37;
-const R_TIMER_INIT = 0x38;
-const R_TIMER_CUR = 0x39;
-const R_TIMER_DIV = 0x3e;
-const R_SELF_IPI = 0x3f;
-
-const LVT_TIMER = 0;
-const LVT_LINT0 = 3;
-const LVT_LINT1 = 4;
-const LVT_ERROR = 5;
-const LVT_MASKED = 1 << 16;
-const LVT_LEVEL = 1 << 15;
-
-/** Writable bits per LVT entry (vector, delivery mode, polarity, trigger, mask, timer mode). */
-const LVT_WRITABLE = [0x000700ff, 0x000107ff, 0x000107ff, 0x0001a7ff, 0x0001a7ff, 0x000100ff] as const;
-
-const TIMER_ONESHOT = 0;
-const TIMER_PERIODIC = 1;
-const TIMER_TSC_DEADLINE = 2;
-
-const SVR_ENABLE = 0x100;
-
-const ESR_SEND_ILLEGAL_VECTOR = 0x20;
-const ESR_RECV_ILLEGAL_VECTOR = 0x40;
-const ESR_ILLEGAL_REGISTER = 0x80;
-
-/** Reused out-parameter for MSR reads (no allocation per RDMSR). */
-export interface MsrValue {
-  lo: number;
-  hi: number;
-}
+export { ApicMmio, type MsrValue } from './lapicregs';
 
 export interface LocalApicOptions {
   /** vCPU index. */
@@ -145,7 +83,6 @@ export class LocalApic implements CpuInterruptLines, TimedDevice, ApicTarget {
   private readonly control: CpuControl;
   private readonly bus: ApicBus;
   private readonly extInt: ExtIntSource | undefined;
-  private readonly tsc: () => number;
   private readonly x2apicSupported: boolean;
   private readonly firmwareHandoff: boolean;
   private readonly physAddrBits: number;
@@ -172,15 +109,7 @@ export class LocalApic implements CpuInterruptLines, TimedDevice, ApicTarget {
   private nmiPending = false;
   private readonly lint = [false, false];
 
-  // Timer
-  private initialCount = 0;
-  private divideConf = 0;
-  private divide = 2;
-  private timerStart = 0;
-  private countdownArmed = false;
-  private tscDeadlineLo = 0;
-  private tscDeadlineHi = 0;
-  private timerNext = Infinity;
+  private readonly timer: ApicTimer;
 
   /** Cached: vector deliverable now (IRR above PPR, APIC enabled), or -1. */
   private pendingVector = -1;
@@ -195,7 +124,7 @@ export class LocalApic implements CpuInterruptLines, TimedDevice, ApicTarget {
     this.control = opts.control;
     this.bus = opts.bus;
     this.extInt = opts.extInt;
-    this.tsc = opts.tsc ?? (() => opts.clock.now());
+    this.timer = new ApicTimer(opts.clock, opts.tsc ?? (() => opts.clock.now()));
     this.x2apicSupported = opts.x2apic ?? true;
     this.firmwareHandoff = opts.firmwareHandoff ?? true;
     this.physAddrBits = opts.physAddrBits ?? 40;
@@ -234,11 +163,7 @@ export class LocalApic implements CpuInterruptLines, TimedDevice, ApicTarget {
     this.isr.fill(0);
     this.tmr.fill(0);
     this.nmiPending = false;
-    this.initialCount = 0;
-    this.setDivide(0);
-    this.countdownArmed = false;
-    this.tscDeadlineLo = this.tscDeadlineHi = 0;
-    this.timerNext = Infinity;
+    this.timer.reset();
     this.refresh();
   }
 
@@ -419,84 +344,18 @@ export class LocalApic implements CpuInterruptLines, TimedDevice, ApicTarget {
 
   // --- timer ------------------------------------------------------------------
 
-  private timerMode(): number {
-    const m = (this.lvt[LVT_TIMER]! >>> 17) & 3;
-    return m === 3 ? TIMER_ONESHOT : m; // 3 is reserved; behave as one-shot
-  }
-
-  private setDivide(v: number): void {
-    this.divideConf = v & 0xb;
-    const code = (v & 3) | ((v >>> 1) & 4);
-    this.divide = 1 << ((code + 1) & 7); // 000→2 ... 110→128, 111→1
-  }
-
-  private currentCount(now: number): number {
-    const mode = this.timerMode();
-    if (mode === TIMER_TSC_DEADLINE || this.initialCount === 0 || !this.countdownArmed) return 0;
-    const ticks = Math.floor((now - this.timerStart) / this.divide);
-    if (mode === TIMER_PERIODIC) return this.initialCount - (ticks % this.initialCount);
-    return ticks >= this.initialCount ? 0 : this.initialCount - ticks;
-  }
-
-  /** Next expiry of one-shot/periodic counting from timerStart. */
-  private scheduleCountdown(now: number): void {
-    if (this.timerMode() === TIMER_TSC_DEADLINE) return;
-    if (!this.countdownArmed || this.initialCount === 0) {
-      this.timerNext = Infinity;
-      return;
-    }
-    const period = this.initialCount * this.divide;
-    if (this.timerMode() === TIMER_PERIODIC) {
-      this.timerNext = this.timerStart + (Math.floor((now - this.timerStart) / period) + 1) * period;
-    } else {
-      this.timerNext = this.timerStart + period;
-    }
-  }
-
-  private scheduleTscDeadline(): void {
-    const deadline = this.tscDeadlineHi * 0x1_0000_0000 + this.tscDeadlineLo;
-    if (this.timerMode() !== TIMER_TSC_DEADLINE || deadline === 0) {
-      this.timerNext = Infinity;
-      return;
-    }
-    const now = this.clock.now();
-    this.timerNext = Math.max(now, now + (deadline - this.tsc()));
-  }
-
   nextDeadline(): number {
-    return this.timerNext;
+    return this.timer.nextDeadline();
   }
 
   onDeadline(now: number): void {
-    if (now < this.timerNext) return;
-    const mode = this.timerMode();
-    if (mode === TIMER_TSC_DEADLINE) {
-      this.tscDeadlineLo = this.tscDeadlineHi = 0;
-      this.timerNext = Infinity;
-    } else if (mode === TIMER_PERIODIC) {
-      this.scheduleCountdown(now);
-    } else {
-      this.countdownArmed = false;
-      this.timerNext = Infinity;
-    }
-    this.localInterrupt(LVT_TIMER);
+    if (this.timer.expire(now)) this.localInterrupt(LVT_TIMER);
   }
 
   private writeLvt(index: number, value: number, now: number): void {
-    const oldMode = this.timerMode();
-    this.lvt[index] = (value & LVT_WRITABLE[index]!) | (this.lvt[index]! & ~LVT_WRITABLE[index]! & 0x4000);
-    if (index === LVT_TIMER) {
-      const mode = this.timerMode();
-      if ((mode === TIMER_TSC_DEADLINE) !== (oldMode === TIMER_TSC_DEADLINE)) {
-        // Switching to or from TSC-deadline mode disarms the timer (SDM).
-        this.countdownArmed = false;
-        this.initialCount = 0;
-        this.tscDeadlineLo = this.tscDeadlineHi = 0;
-        this.timerNext = Infinity;
-      } else {
-        this.scheduleCountdown(now);
-      }
-    }
+    const writable = LVT_WRITABLE[index]!;
+    this.lvt[index] = (value & writable) | (this.lvt[index]! & LVT_REMOTE_IRR);
+    if (index === LVT_TIMER) this.timer.setMode(timerModeOf(this.lvt[index]!), now);
     if (index === LVT_LINT0) {
       this.refresh();
       if (this.hasInterrupt()) this.control.kick(this.cpu);
@@ -531,15 +390,15 @@ export class LocalApic implements CpuInterruptLines, TimedDevice, ApicTarget {
       case R_ESR:
         return this.esr;
       case R_ICR_LO:
-        return this.icrLo & ~(1 << 12); // delivery status: always idle, delivery is instant
+        return this.icrLo & ~ICR_DELIVERY_STATUS; // always idle: delivery is instant
       case R_ICR_HI:
         return this.x2 ? undefined : this.icrHi;
       case R_TIMER_INIT:
-        return this.initialCount;
+        return this.timer.initial;
       case R_TIMER_CUR:
-        return this.currentCount(this.clock.now());
+        return this.timer.current(this.clock.now());
       case R_TIMER_DIV:
-        return this.divideConf;
+        return this.timer.divideConfig;
     }
     if (index >= R_ISR && index < R_ISR + 8) return this.isr[index - R_ISR];
     if (index >= R_TMR && index < R_TMR + 8) return this.tmr[index - R_TMR];
@@ -581,7 +440,7 @@ export class LocalApic implements CpuInterruptLines, TimedDevice, ApicTarget {
         this.esrPending = 0;
         return true;
       case R_ICR_LO:
-        this.icrLo = v & 0x000cdfff;
+        this.icrLo = v & ICR_LO_WRITABLE;
         this.sendIpi();
         return true;
       case R_ICR_HI:
@@ -589,22 +448,11 @@ export class LocalApic implements CpuInterruptLines, TimedDevice, ApicTarget {
         this.icrHi = v & 0xff000000;
         return true;
       case R_TIMER_INIT:
-        if (this.timerMode() === TIMER_TSC_DEADLINE) return true; // ignored in TSC-deadline mode
-        this.initialCount = v;
-        this.timerStart = now;
-        this.countdownArmed = v !== 0;
-        this.scheduleCountdown(now);
+        this.timer.writeInitial(v, now);
         return true;
-      case R_TIMER_DIV: {
-        // Keep the current count across a divider change.
-        const cc = this.currentCount(now);
-        this.setDivide(v);
-        if (this.countdownArmed && this.initialCount) {
-          this.timerStart = now - (this.initialCount - cc) * this.divide;
-          this.scheduleCountdown(now);
-        }
+      case R_TIMER_DIV:
+        this.timer.writeDivide(v, now);
         return true;
-      }
       case R_SELF_IPI:
         if (!this.x2) return false;
         this.acceptFixed(v & 0xff, false);
@@ -663,15 +511,14 @@ export class LocalApic implements CpuInterruptLines, TimedDevice, ApicTarget {
       return true;
     }
     if (index === MSR_IA32_TSC_DEADLINE) {
-      const armed = this.timerMode() === TIMER_TSC_DEADLINE;
-      out.lo = armed ? this.tscDeadlineLo : 0;
-      out.hi = armed ? this.tscDeadlineHi : 0;
+      out.lo = this.timer.deadlineLow();
+      out.hi = this.timer.deadlineHigh();
       return true;
     }
     if (!this.x2 || index < MSR_X2APIC_FIRST || index > MSR_X2APIC_LAST) return false;
     const reg = index - MSR_X2APIC_FIRST;
     if (reg === R_ICR_LO) {
-      out.lo = this.icrLo & ~(1 << 12);
+      out.lo = this.icrLo & ~ICR_DELIVERY_STATUS;
       out.hi = this.icrHi >>> 0;
       return true;
     }
@@ -687,17 +534,14 @@ export class LocalApic implements CpuInterruptLines, TimedDevice, ApicTarget {
   writeMsr(index: number, lo: number, hi: number): boolean {
     if (index === MSR_IA32_APIC_BASE) return this.writeApicBase(lo >>> 0, hi >>> 0);
     if (index === MSR_IA32_TSC_DEADLINE) {
-      if (this.timerMode() !== TIMER_TSC_DEADLINE) return true; // ignored outside TSC-deadline mode
-      this.tscDeadlineLo = lo >>> 0;
-      this.tscDeadlineHi = hi >>> 0;
-      this.scheduleTscDeadline();
+      this.timer.writeDeadline(lo, hi); // ignored outside TSC-deadline mode
       return true;
     }
     if (!this.x2 || index < MSR_X2APIC_FIRST || index > MSR_X2APIC_LAST) return false;
     const reg = index - MSR_X2APIC_FIRST;
     if (reg === R_ICR_LO) {
       this.icrHi = hi >>> 0;
-      this.icrLo = lo & 0x000cdfff;
+      this.icrLo = lo & ICR_LO_WRITABLE;
       this.sendIpi();
       return true;
     }
@@ -780,26 +624,12 @@ export class LocalApic implements CpuInterruptLines, TimedDevice, ApicTarget {
       irr: bits(this.irr),
       isr: bits(this.isr),
       lvt: Array.from(this.lvt),
-      timer: { initial: this.initialCount, current: this.currentCount(this.clock.now()), divide: this.divide, next: this.timerNext },
+      timer: {
+        initial: this.timer.initial,
+        current: this.timer.current(this.clock.now()),
+        divide: this.timer.divide,
+        next: this.timer.nextDeadline(),
+      },
     };
-  }
-}
-
-/** The xAPIC page at 0xFEE00000: every CPU sees its own local APIC there. */
-export class ApicMmio implements MmioHandler {
-  readonly name = 'lapic';
-
-  constructor(
-    private readonly apics: readonly LocalApic[],
-    private readonly currentCpu: () => number,
-  ) {}
-
-  read(offset: number, size: 1 | 2 | 4): number {
-    const apic = this.apics[this.currentCpu()];
-    return apic ? apic.mmioRead(offset, size) : 0;
-  }
-
-  write(offset: number, size: 1 | 2 | 4, value: number): void {
-    this.apics[this.currentCpu()]?.mmioWrite(offset, size, value);
   }
 }
