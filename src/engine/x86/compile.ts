@@ -8,9 +8,20 @@ import { Decoder, DecoderOptions, DecoderError, FlowControl, Instruction, Mnemon
 import type { Cpu } from './cpu';
 import { laAdd } from './cpu';
 import { unsupportedHandler } from './unsupported';
-import { lookup, type Handler, type Ctx } from './registry';
+import { lookup, lookupForm, type Handler, type Ctx } from './registry';
 import { CpuFault, UD } from './fault';
 import './exec';
+import { emitInline, emitBranch, ARITH_FLAGS } from './jit/emit';
+import { buildJit, JIT_THRESHOLD, type JitPart, type JitFn } from './jit/block-jit';
+
+/** Fuses a block that has become hot; returns its function. */
+export function jitBlock(b: Block): JitFn | undefined {
+  if (!b.parts || b.bits === 16) return undefined;
+  b.jit = buildJit(b.handlers, b.lens, b.parts, b.bits);
+  b.parts = undefined;
+  return b.jit;
+}
+export { JIT_THRESHOLD };
 
 export interface Block {
   handlers: Handler[];
@@ -18,6 +29,12 @@ export interface Block {
   n: number;
   /** False for a block holding one instruction that crosses a page (its bytes come from two pages). */
   cacheable: boolean;
+  /** Times run through the closures; at JIT_THRESHOLD the block is fused (block-jit.ts). */
+  count: number;
+  /** What the JIT needs, kept until the block is fused (32/64-bit code only). */
+  parts: JitPart[] | undefined;
+  jit: JitFn | undefined;
+  bits: 16 | 32 | 64;
 }
 
 const MAX_BLOCK = 128;
@@ -36,6 +53,7 @@ export function compileBlock(cpu: Cpu, la: number, pa: number): Block {
   const decoder = new Decoder(bits, data, DecoderOptions.None);
   const handlers: Handler[] = [];
   const lens: number[] = [];
+  const parts: JitPart[] | undefined = bits === 16 ? undefined : [];
   try {
     decoder.ip = 0n;
     let offset = 0;
@@ -45,17 +63,28 @@ export function compileBlock(cpu: Cpu, la: number, pa: number): Block {
         if (handlers.length > 0) break; // let the page-crossing instruction start its own block
         return compileCrossing(cpu, la, pa, bits);
       }
+      // RDTSC/RDTSCP read cpu.icount, which is exact only at a block's first instruction.
+      if (handlers.length > 0 && (shared.mnemonic === Mnemonic.Rdtsc || shared.mnemonic === Mnemonic.Rdtscp)) break;
       const len = shared.length;
       const bytes = data.slice(offset, offset + len);
       handlers.push(compileOne(shared, { bits, bytes }));
       lens.push(len);
+      if (parts) {
+        const valid = shared.code !== Code.INVALID;
+        parts.push({
+          inline: !valid || !lookup(shared.mnemonic) ? undefined
+            : endsBlock(shared) ? emitBranch(shared, bits) : emitInline(shared, bits),
+          read: valid ? shared.rflagsRead & ARITH_FLAGS : ARITH_FLAGS,
+          mod: valid ? shared.rflagsModified & ARITH_FLAGS : 0,
+        });
+      }
       offset += len;
       if (endsBlock(shared)) break;
     }
   } finally {
     decoder.free();
   }
-  return { handlers, lens: Uint8Array.from(lens), n: handlers.length, cacheable: true };
+  return { handlers, lens: Uint8Array.from(lens), n: handlers.length, cacheable: true, count: 0, parts, jit: undefined, bits };
 }
 
 /** One instruction whose bytes continue on the next page: translated afresh every time. */
@@ -74,7 +103,7 @@ function compileCrossing(cpu: Cpu, la: number, pa: number, bits: 16 | 32 | 64): 
     decoder.decodeOut(shared);
     const len = shared.length || 15;
     const h = compileOne(shared, { bits, bytes: buf.slice(0, len) });
-    return { handlers: [h], lens: Uint8Array.of(len), n: 1, cacheable: false };
+    return { handlers: [h], lens: Uint8Array.of(len), n: 1, cacheable: false, count: 0, parts: undefined, jit: undefined, bits };
   } finally {
     decoder.free();
   }
@@ -121,7 +150,7 @@ function compileOne(ins: Instruction, ctx: Ctx): Handler {
   if (ins.hasLockPrefix && (!LOCKABLE.has(ins.mnemonic) || ins.op0Kind !== 24 /* OpKind.Memory */)) {
     return () => { throw new CpuFault(UD); };
   }
-  const c = lookup(ins.mnemonic);
+  const c = lookupForm(ins.code) ?? lookup(ins.mnemonic);
   if (!c) return unsupportedHandler(ins, ctx);
   const h = c(ins, ctx);
   return h;

@@ -25,13 +25,14 @@ import {
 import type { IoBus } from '../devices/bus';
 import type { CpuInterruptLines } from '../devices/types';
 import type { CpuMode, RingVia } from '../../common/trace';
-import { compileBlock, type Block } from './compile';
+import { compileBlock, jitBlock, JIT_THRESHOLD, type Block } from './compile';
 import { deliverEvent, EventKind } from './interrupts';
 
 const TLB_BITS = 10;
 const TLB_SIZE = 1 << TLB_BITS;
 const TLB_MASK = TLB_SIZE - 1;
 const TWO32 = 0x1_0000_0000;
+const FAST_SIZE = 4096;
 
 /** Why run() returned. */
 export const enum Exit {
@@ -130,6 +131,8 @@ export class Cpu extends FlagState {
   private readonly bpPages = new Map<number, number>();
   /** Ignore a breakpoint at this RIP once (resuming from it). */
   skipBreakpointAt = Number.NaN;
+  /** Fuse hot blocks into JavaScript functions (block-jit.ts); off only to compare against the closures. */
+  jitEnabled = true;
   /** An external request (pause, device stop) ends run() at the next block boundary. */
   stopRequested = false;
 
@@ -140,6 +143,9 @@ export class Cpu extends FlagState {
   private readonly tlbGlobal = new Uint8Array(TLB_SIZE);
 
   // ---- decode cache ------------------------------------------------------
+  /** Direct-mapped cache linear RIP → block, cleared whenever translation, CPL, mode or code changes. */
+  private readonly fastTag = new Float64Array(FAST_SIZE).fill(-1);
+  private readonly fastBlock: (Block | undefined)[] = new Array(FAST_SIZE);
   private readonly blocks = new Map<number, Block>();
   private readonly pageBlocks = new Map<number, number[]>();
   readonly view: DataView;
@@ -198,12 +204,14 @@ export class Cpu extends FlagState {
       this.modeName = !(this.cr0 & CR0_PE) ? 'real' : this.longMode ? 'compat' : 'protected';
     }
     this.stackSize = this.bits === 64 ? 8 : (this.segAttr[SS]! & AR_DB) ? 4 : 2;
+    this.fastTag.fill(-1);
     const cpl = !(this.cr0 & CR0_PE) ? 0 : (this.flags & FLAG_VM) ? 3 : this.cpl;
     this.setCpl(cpl);
     if (prev !== this.modeName) this.events.mode(this, prev, this.modeName);
   }
 
   setCpl(cpl: number): void {
+    if (cpl !== this.cpl) this.fastTag.fill(-1);
     this.cpl = cpl;
     const user = cpl === 3;
     this.permR = user ? PERM_UR : PERM_SR;
@@ -305,12 +313,14 @@ export class Cpu extends FlagState {
 
   /** Drops TLB entries (all, or all but global ones). */
   flushTlb(includingGlobal: boolean): void {
+    this.fastTag.fill(-1);
     if (includingGlobal) { this.tlbTag.fill(-1); return; }
     for (let i = 0; i < TLB_SIZE; i++) if (!this.tlbGlobal[i]) this.tlbTag[i] = -1;
   }
 
   /** INVLPG: drops the entry for one linear address (any page size: flush all large-page aliases too). */
   invlpg(la: number): void {
+    this.fastTag.fill(-1);
     const i = (la >>> 12) & TLB_MASK;
     this.tlbTag[i] = -1;
     // A large page may be cached under several 4K tags; drop them conservatively.
@@ -440,6 +450,11 @@ export class Cpu extends FlagState {
     try { return this.read16(la); } finally { if (save === 3) this.setCpl(save); }
   }
 
+  /** Translates a data address as a read or write would (permissions, A/D bits, #PF) without accessing memory. */
+  probe(la: number, write: boolean): number {
+    return this.translate(la, write ? this.permW : this.permR, write, false);
+  }
+
   /** Translates a fetch address (exec permission) to physical. */
   fetchPhys(la: number): number {
     return this.translate(la, this.permX, false, true);
@@ -461,11 +476,13 @@ export class Cpu extends FlagState {
       this.pageBlocks.delete(page);
     }
     this.mem.codePages[page] = 0;
+    this.fastTag.fill(-1);
     this.exitBlock = true;
   }
 
   /** Drops every cached block (breakpoints changed, or a debugger wrote code). */
   flushCode(): void {
+    this.fastTag.fill(-1);
     this.blocks.clear();
     for (const page of this.pageBlocks.keys()) this.mem.codePages[page] = 0;
     this.pageBlocks.clear();
@@ -490,6 +507,14 @@ export class Cpu extends FlagState {
   private getBlock(): Block {
     const la = this.ripLinear();
     if (this.bits !== 64 && (this.rip < this.segLo[CS]! || this.rip > this.segHi[CS]!)) throw new CpuFault(GP, 0);
+    const fi = (la >>> 2) & (FAST_SIZE - 1);
+    if (this.fastTag[fi] === la) return this.fastBlock[fi]!;
+    const b = this.lookupBlock(la);
+    if (b.cacheable) { this.fastTag[fi] = la; this.fastBlock[fi] = b; }
+    return b;
+  }
+
+  private lookupBlock(la: number): Block {
     const pa = this.fetchPhys(la);
     const key = this.blockKey(pa);
     let b = this.blocks.get(key);
@@ -541,7 +566,22 @@ export class Cpu extends FlagState {
           if (tf && !shadow) this.raiseSingleStep();
         } else {
           this.skipBreakpointAt = Number.NaN;
-          this.execBlock(b, end - this.icount);
+          let jit = b.jit;
+          if (jit !== undefined && b.n <= end - this.icount) {
+            // Run fused blocks back to back while nothing needs the outer loop's attention.
+            for (;;) {
+              this.exitBlock = false;
+              jit(this);
+              if (this.exitBlock || this.stopRequested || this.halted || this.intShadow || (this.flags & TF) !== 0 ||
+                  ((this.flags & IF) !== 0 && this.lines !== undefined) || this.bpPages.size !== 0) break;
+              const nb = this.getBlock();
+              jit = nb.jit;
+              if (jit === undefined || nb.n > end - this.icount) break;
+            }
+          } else {
+            if (++b.count === JIT_THRESHOLD && this.jitEnabled) jitBlock(b);
+            this.execBlock(b, end - this.icount);
+          }
         }
       } catch (e) {
         if (!this.handleThrow(e)) return Exit.Fatal;
