@@ -19,6 +19,7 @@ import type { LoadedImage } from '../loader/types';
 import { bootMultiboot, bootLong64, bootReal, MULTIBOOT_INFO } from './boot';
 import { buildMultibootInfo } from '../loader/multiboot-info';
 import { hexNum } from '../common/hex';
+import { buildAcpiTables } from './devices/acpi';
 
 export interface MachineOptions {
   memoryMiB: number;
@@ -119,6 +120,9 @@ export class Machine implements VirtualClock {
       this.mem.load(s.paddr, s.data);
       if (s.memsz > s.data.length) this.mem.bytes.fill(0, s.paddr + s.data.length, s.paddr + s.memsz);
     }
+    // ACPI tables (RSDP → RSDT → MADT) where firmware leaves them, so guests can find the vCPUs and APICs.
+    const acpi = buildAcpiTables({ cpus: this.cpus.length });
+    this.mem.load(acpi.base, acpi.blob);
     const bsp = this.cpus[0]!;
     switch (image.boot) {
       case 'multiboot': {
@@ -146,6 +150,7 @@ export class Machine implements VirtualClock {
     const c = this.cpus[n];
     if (!c || n === 0) return;
     c.reset();
+    this.platform.apics[n]?.initReset();
     c.waitForSipi = true;
   }
 
