@@ -150,11 +150,14 @@ export class Cpu extends FlagState {
   private readonly pageBlocks = new Map<number, number[]>();
   readonly view: DataView;
   private readonly ramSize: number;
+  /** Pages holding decoded code (physmem's table): writes there take the checked path. */
+  private readonly codePages: Uint8Array;
 
   constructor(readonly id: number, readonly mem: PhysicalMemory, public io: IoBus) {
     super();
     this.view = mem.view;
     this.ramSize = mem.size;
+    this.codePages = mem.codePages;
     this.reset();
   }
 
@@ -323,10 +326,10 @@ export class Cpu extends FlagState {
     this.fastTag.fill(-1);
     const i = (la >>> 12) & TLB_MASK;
     this.tlbTag[i] = -1;
-    // A large page may be cached under several 4K tags; drop them conservatively.
+    // A large page (2M, 4M or 1G) may be cached under several 4K tags; drop its whole 1G region conservatively.
     for (let j = 0; j < TLB_SIZE; j++) {
       const t = this.tlbTag[j]!;
-      if (t >= 0 && Math.floor(t / 0x200000) === Math.floor(la / 0x200000)) this.tlbTag[j] = -1;
+      if (t >= 0 && Math.floor(t / 0x40000000) === Math.floor(la / 0x40000000)) this.tlbTag[j] = -1;
     }
   }
 
@@ -340,8 +343,12 @@ export class Cpu extends FlagState {
     return pa + 2 <= this.ramSize ? this.view.getUint16(pa, true) : this.mem.read16(pa);
   }
   read32(la: number): number {
-    if ((la & 0xfff) > 0xffc) return this.readSplit(la, 4, false) | 0;
-    const pa = this.translate(la, this.permR, false, false);
+    const off = la & 0xfff;
+    if (off > 0xffc) return this.readSplit(la, 4, false) | 0;
+    // The TLB probe is written out here: this is the hottest path of the emulator.
+    const i = (la >>> 12) & TLB_MASK;
+    const pa = this.tlbTag[i] === la - off && (this.tlbPerm[i]! & this.permR) !== 0
+      ? this.tlbPa[i]! + off : this.tlbMiss(la, this.permR, false, false);
     return pa + 4 <= this.ramSize ? this.view.getInt32(pa, true) : this.mem.read32(pa);
   }
   /** Returns the low dword; the high dword is left in this.hi. */
@@ -351,7 +358,10 @@ export class Cpu extends FlagState {
       this.hi = this.readSplit(laAdd(la, 4, this.bits), 4, false) | 0;
       return lo;
     }
-    const pa = this.translate(la, this.permR, false, false);
+    const off = la & 0xfff;
+    const i = (la >>> 12) & TLB_MASK;
+    const pa = this.tlbTag[i] === la - off && (this.tlbPerm[i]! & this.permR) !== 0
+      ? this.tlbPa[i]! + off : this.tlbMiss(la, this.permR, false, false);
     if (pa + 8 <= this.ramSize) { this.hi = this.view.getInt32(pa + 4, true); return this.view.getInt32(pa, true); }
     const lo = this.mem.read32(pa);
     this.hi = this.mem.read32(pa + 4);
@@ -395,8 +405,13 @@ export class Cpu extends FlagState {
     this.mem.write16(this.translate(la, this.permW, true, false), v & 0xffff);
   }
   write32(la: number, v: number): void {
-    if ((la & 0xfff) > 0xffc) { this.writeSplit(la, 4, v); return; }
-    this.mem.write32(this.translate(la, this.permW, true, false), v);
+    const off = la & 0xfff;
+    if (off > 0xffc) { this.writeSplit(la, 4, v); return; }
+    const i = (la >>> 12) & TLB_MASK;
+    const pa = this.tlbTag[i] === la - off && (this.tlbPerm[i]! & this.permW) !== 0
+      ? this.tlbPa[i]! + off : this.tlbMiss(la, this.permW, true, false);
+    if (pa + 4 <= this.ramSize && this.codePages[pa >>> 12] === 0) this.view.setInt32(pa, v, true);
+    else this.mem.write32(pa, v);
   }
   write64(la: number, lo: number, hi: number): void {
     if ((la & 0xfff) > 0xff8) {
@@ -407,7 +422,15 @@ export class Cpu extends FlagState {
       this.writeSplit(laAdd(la, 4, this.bits), 4, hi);
       return;
     }
-    const pa = this.translate(la, this.permW, true, false);
+    const off = la & 0xfff;
+    const i = (la >>> 12) & TLB_MASK;
+    const pa = this.tlbTag[i] === la - off && (this.tlbPerm[i]! & this.permW) !== 0
+      ? this.tlbPa[i]! + off : this.tlbMiss(la, this.permW, true, false);
+    if (pa + 8 <= this.ramSize && this.codePages[pa >>> 12] === 0) {
+      this.view.setInt32(pa, lo, true);
+      this.view.setInt32(pa + 4, hi, true);
+      return;
+    }
     this.mem.write32(pa, lo);
     this.mem.write32(pa + 4, hi);
   }
