@@ -57,3 +57,22 @@ describe('vCPU spine', () => {
     expect(r.cpu.stop?.message).toMatch(/^unsupported instruction vmovaps ymm0,ymm1 at 0x100000 \(c5 fc 28 c1\)$/);
   });
 });
+
+describe('near CALL/RET widths', () => {
+  it('returns to the caller in 32-bit and 16-bit code', () => {
+    for (const mode of ['prot32', 'real'] as const) {
+      const code = assemble(`
+        mov ${mode === 'real' ? 'sp, 0x8000' : 'esp, 0x180000'}
+        call 1f
+        mov ebx, 0x55
+        hlt
+      1:
+        mov eax, 7
+        ret`, mode);
+      const r = runCode(code, mode);
+      expect(r.exit, mode).toBe(Exit.Halted);
+      expect(r.reg('rax') & 0xffn, mode).toBe(7n);
+      expect(r.reg('rbx') & 0xffn, mode).toBe(0x55n);
+    }
+  });
+});

@@ -4,7 +4,7 @@
 // the operand size, checked against the CS limit outside 64-bit mode and for
 // canonical form inside it.
 
-import { Mnemonic, OpKind, type Instruction } from 'iced-x86';
+import { Code, Mnemonic, OpKind, type Instruction } from 'iced-x86';
 import type { Cpu } from '../cpu';
 import { define, type Ctx, type Handler } from '../registry';
 import { cond } from '../flags';
@@ -45,13 +45,17 @@ function relTarget(c: Cpu, size: number, rel: number): number {
 /** Operand size of a near branch: 8 in 64-bit mode (Intel ignores 66h there), else by prefix. */
 function branchSize(ins: Instruction, ctx: Ctx): number {
   if (ctx.bits === 64) return 8;
-  const k = ins.op0Kind;
+  if (ins.mnemonic === Mnemonic.Ret) {
+    // RET's width is in its code (Retnw/Retnd), not in an operand (it may have none).
+    const name = Code[ins.code] ?? '';
+    return name.startsWith('Retnw') ? 2 : 4;
+  }
+  const k = ins.opCount > 0 ? ins.op0Kind : -1;
   if (k === OpKind.NearBranch16) return 2;
   if (k === OpKind.NearBranch32) return 4;
   if (k === OpKind.Register) return _ri(ins.op0Register).size;
   if (k === OpKind.Memory) return memorySizeBytes(ins);
-  // No operand (RET): iced's stack increment tells the size.
-  return Math.abs(ins.stackPointerIncrement) >= 4 ? 4 : 2;
+  return ctx.bits === 32 ? 4 : 2;
 }
 
 function relOf(ins: Instruction): number {
