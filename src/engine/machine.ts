@@ -21,6 +21,13 @@ import { buildMultibootInfo } from '../loader/multiboot-info';
 import { hexNum } from '../common/hex';
 import { buildAcpiTables } from './devices/acpi';
 
+/**
+ * Under QEMU, SeaBIOS keeps the top 128 KiB of RAM for itself and the Multiboot
+ * map handed to the kernel ends below it. We leave it out too, so a kernel
+ * sees the same mem_upper and memory map under vmscope as under QEMU.
+ */
+const FIRMWARE_HIGH_RESERVE = 128 * 1024;
+
 export interface MachineOptions {
   memoryMiB: number;
   cpus: number;
@@ -127,7 +134,7 @@ export class Machine implements VirtualClock {
     switch (image.boot) {
       case 'multiboot': {
         const info = buildMultibootInfo({
-          memoryBytes: this.mem.size, cmdline: `${image.path} ${this.opts.cmdline ?? ""}`, bootloaderName: 'vmscope', infoAddr: MULTIBOOT_INFO,
+          memoryBytes: this.mem.size - FIRMWARE_HIGH_RESERVE, cmdline: `${image.path} ${this.opts.cmdline ?? ""}`, bootloaderName: 'vmscope', infoAddr: MULTIBOOT_INFO,
         });
         this.mem.load(MULTIBOOT_INFO, info);
         bootMultiboot(bsp, Number(image.entry), MULTIBOOT_INFO);

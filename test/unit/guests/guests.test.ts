@@ -5,118 +5,19 @@
 //
 // Needs binutils (as, ld, objcopy) to build and qemu-system-x86 to run; each
 // missing tool skips the tests that need it, with a warning saying why.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { QEMU_INSTALL_HINT, qemuAvailable, runOnQemu } from '../../support/qemu';
-
-const root = resolve(__dirname, '../../..');
-const buildScript = join(root, 'scripts/build-guests.mjs');
-const guests = join(root, 'build/guests');
-
-function buildGuests(...args: string[]) {
-  return spawnSync(process.execPath, [buildScript, ...args], { cwd: root, encoding: 'utf8' });
-}
+import { GUESTS, buildGuests, guests, binutilsAvailable } from '../../support/guests';
 
 const qemu = qemuAvailable();
-const binutils = buildGuests('--check').status === 0;
+const binutils = binutilsAvailable();
 if (!binutils) {
   console.warn('SKIPPING guest build and QEMU runs: binutils (as, ld, objcopy) not found; sudo apt-get install -y binutils');
 }
 if (!qemu) {
   console.warn(`SKIPPING guest runs on QEMU: qemu-system-x86_64 not found; ${QEMU_INSTALL_HINT}`);
-}
-
-interface Guest {
-  image: string;
-  kind: 'multiboot' | 'bios';
-  status: number;
-  serial: string;
-  /** Built by the test (false: committed, runs without binutils). */
-  built: boolean;
-}
-
-const lines = (...l: string[]) => l.map((s) => `${s}\n`).join('');
-const done = lines('done');
-
-const GUESTS: Record<string, Guest> = {
-  hello32: {
-    image: join(guests, 'hello32.elf'),
-    kind: 'multiboot',
-    built: true,
-    status: 1, // exit(0)
-    serial: lines(
-      'hello from vmscope',
-      'multiboot: eax=0x2badb002, info flags bit 0 set',
-      'memory: lower 639 KiB, upper 129920 KiB', // QEMU -m 128
-    ),
-  },
-  longmode: {
-    image: join(guests, 'longmode.elf'),
-    kind: 'multiboot',
-    built: true,
-    status: 85, // exit(0x2a)
-    serial: lines(
-      'vmscope longmode guest',
-      'boot: multiboot eax=0x2badb002, cpu has long mode, nx, syscall',
-      'long mode: cr0=0x80010033 cr4=0x20 efer=0xd01',
-      'kernel: gdt, tss (rsp0, ist1), idt, syscall msrs loaded',
-      'kernel: executing ud2 in ring 0',
-      'kernel: #UD (vector 0x6) from ring 0 on kernel stack: fixed up',
-      'kernel: entering ring 3',
-      'user: hello from ring 3 via syscall write',
-      'user: getpid() = 0x7',
-      'user: writing 0xc3 (ret) to unmapped 0x40000000',
-      'kernel: #PF (vector 0xe) error 0x6 cr2 0x40000000 from ring 3 on rsp0 stack: mapped the page, retrying',
-      'user: read back 0xc3',
-      'user: reading kernel memory at 0x100000',
-      'kernel: #PF (vector 0xe) error 0x5 cr2 0x100000 from ring 3 on rsp0 stack: fixed up',
-      'user: calling 0x40000000 (a no-execute page)',
-      'kernel: #PF (vector 0xe) error 0x15 cr2 0x40000000 from ring 3 on rsp0 stack: fixed up',
-      'user: dividing by zero',
-      'kernel: #DE (vector 0x0) from ring 3 on rsp0 stack: fixed up',
-      'user: loading kernel data selector 0x10 into ds',
-      'kernel: #GP (vector 0xd) error 0x10 from ring 3 on ist1 stack: fixed up',
-      'user: int 0x80 with rax=2 (getpid)',
-      'kernel: int 0x80 from ring 3 on rsp0 stack, rax=0x2',
-      'user: int 0x80 returned 0x7',
-      'user: exit(0x2a)',
-      'kernel: exit(0x2a)',
-    ),
-  },
-  realmode: {
-    image: join(guests, 'realmode.bin'),
-    kind: 'bios',
-    built: true,
-    status: 1, // exit(0)
-    serial: lines(
-      'real mode: hello from the reset vector',
-      'real mode: int 0x30 handler got ax=0x1234',
-      'real mode: int 0x30 returned ax=0x1235',
-      'real mode: a20 enabled via port 0x92, no wrap at 1 MiB',
-      'protected mode: cr0=0x60000011',
-    ),
-  },
-  'samples/hello': {
-    image: join(root, 'samples/hello/hello.elf'),
-    kind: 'multiboot',
-    built: false,
-    status: 1, // exit(0)
-    serial: lines(
-      'kernel: hello from 32-bit protected mode',
-      'kernel: long mode on',
-      'kernel: going to ring 3',
-      'user: hello from ring 3',
-      'user: getpid() = 7',
-      'kernel: exit(0)',
-    ),
-  },
-};
-for (const bench of ['intloop', 'loadstore', 'pagetouch', 'syscall']) {
-  for (const name of [bench, `${bench}-1`]) {
-    GUESTS[name] = { image: join(guests, `${name}.elf`), kind: 'multiboot', built: true, status: 1, serial: done };
-  }
 }
 
 describe('guest programs', () => {
