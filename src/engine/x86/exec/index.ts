@@ -6,3 +6,7 @@ import './datamov';
 import './branch';
 import './stackops';
 import './system';
+import './sse-move';
+import './sse-int';
+import './x87';
+import './fxsave';
