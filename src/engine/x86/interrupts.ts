@@ -6,15 +6,22 @@
 //
 // Task gates (hardware task switching) are not implemented: delivering through
 // one stops the machine with an "unsupported" message naming it.
+//
+// Delivery is all-or-nothing: every check (gate, target code segment, new
+// stack, room for the frame, target RIP limit/canonical form) happens before
+// anything architectural is committed, and a fault while writing the frame
+// restores SS:RSP and the CPL, so the nested fault sees the interrupted state.
+// Frame writes on an inner stack are done at the new CPL (supervisor pages).
 
 import type { Cpu } from './cpu';
+import type { RingVia } from '../../common/trace';
 import { CpuFault, MachineStop, DF, GP, NP, TS, SS as SS_VEC, PF as PF_VEC } from './fault';
 import { CONTRIBUTORY, HAS_ERROR_CODE } from './vectors';
 import { IF, TF, NT, RF, VM, AC, getFlags } from './flags';
 import { CS, SS, RSP, DS, ES, FS, GS } from './regs';
-import { readDescriptor, tssStack, tssIst, markAccessed } from './descriptors';
+import { readDescriptor, descriptorAddr, tssStack, tssIst, markAccessed } from './descriptors';
 import { arFromDescriptor, baseFromDescriptor, limitFromDescriptor, AR_L, AR_DB, AR_P, TYPE_CODE, TYPE_CONFORMING, arDpl, AR_S, AR_UNUSABLE } from './segdesc';
-import { push, adjustSp } from './stack';
+import { push, adjustSp, stackAddr } from './stack';
 import { writeMem } from './operands';
 
 export const enum EventKind {
@@ -27,6 +34,11 @@ export const enum EventKind {
   /** An external interrupt from the APIC/PIC. */
   External,
   Nmi,
+  /**
+   * INT1 (ICEBP): a #DB that the SDM treats as a privileged software exception:
+   * saved RIP is the next instruction's, no gate DPL check, EXT = 1 in error codes.
+   */
+  PrivSoftware,
 }
 
 /**
@@ -50,7 +62,10 @@ export function deliverEvent(cpu: Cpu, v: number, kind: EventKind, errorCode: nu
     const first = v;
     const second = e.vector;
     if (first === DF) throw new MachineStop('shutdown', `triple fault: ${faultName(second)} while delivering a double fault`);
-    const firstC = CONTRIBUTORY.has(first), firstPF = first === PF_VEC;
+    // The double-fault classes apply to exceptions only: a fault while delivering INT n
+    // or an external interrupt (even on vector 13 or 14) is simply handled serially.
+    const isException = kind === EventKind.Fault || kind === EventKind.Trap;
+    const firstC = isException && CONTRIBUTORY.has(first), firstPF = isException && first === PF_VEC;
     const secondC = CONTRIBUTORY.has(second), secondPF = second === PF_VEC;
     if ((firstC && secondC) || (firstPF && (secondC || secondPF))) {
       if (e.vector === PF_VEC) cpu.cr2 = e.cr2;
@@ -79,8 +94,8 @@ function faultName(v: number): string {
 
 function deliver(cpu: Cpu, v: number, kind: EventKind, errorCode: number): void {
   cpu.halted = false;
-  const returnRip = kind === EventKind.Software ? cpu.nextRip : cpu.rip;
-  const ext = kind === EventKind.External || kind === EventKind.Nmi || kind === EventKind.Fault || kind === EventKind.Trap ? 1 : 0;
+  const returnRip = kind === EventKind.Software || kind === EventKind.PrivSoftware ? cpu.nextRip : cpu.rip;
+  const ext = kind === EventKind.Software ? 0 : 1;
   const pushesError = (kind === EventKind.Fault) && HAS_ERROR_CODE.has(v) && errorCode >= 0;
   if (!(cpu.cr0 & 1)) return deliverReal(cpu, v, returnRip);
   if (cpu.longMode) return deliverLong(cpu, v, kind, returnRip, ext, pushesError ? errorCode : -1);
@@ -93,9 +108,15 @@ function deliverReal(cpu: Cpu, v: number, returnRip: number): void {
   const ip = cpu.read16(entry);
   const cs = cpu.read16(entry + 2);
   const flags = getFlags(cpu);
-  push(cpu, 2, flags);
-  push(cpu, 2, cpu.segSel[CS]!);
-  push(cpu, 2, returnRip);
+  const sp = cpu.rl[RSP]!;
+  try {
+    push(cpu, 2, flags);
+    push(cpu, 2, cpu.segSel[CS]!);
+    push(cpu, 2, returnRip);
+  } catch (e) {
+    cpu.rl[RSP] = sp;
+    throw e;
+  }
   cpu.flags = flags & ~(IF | TF | AC | RF);
   cpu.lop = 0;
   cpu.setSegReal(CS, cs);
@@ -122,17 +143,36 @@ function readGate(cpu: Cpu, v: number, size: 8 | 16, ext: number): Gate {
 function gateTarget(cpu: Cpu, v: number, g: Gate, kind: EventKind, ext: number, validTypes: number[]) {
   const code = v * 8 + 2 + ext;
   if (!validTypes.includes(g.type)) {
-    if (g.type === 5) throw new MachineStop('unsupported', `unsupported: task gate in IDT entry ${v} (hardware task switching)`);
+    // Task gates exist only outside IA-32e mode; there they need hardware task switching.
+    if (g.type === 5 && !cpu.longMode) {
+      throw new MachineStop('unsupported', `unsupported: task gate in IDT entry ${v} (hardware task switching)`);
+    }
     throw new CpuFault(GP, code);
   }
   if (kind === EventKind.Software && g.dpl < cpu.cpl) throw new CpuFault(GP, code);
   if (!g.present) throw new CpuFault(NP, code);
   if ((g.sel & 0xfffc) === 0) throw new CpuFault(GP, ext);
+  if (descriptorAddr(cpu, g.sel) < 0) throw new CpuFault(GP, (g.sel & 0xfffc) + ext);
   const d = readDescriptor(cpu, g.sel);
   const ar = arFromDescriptor(d.hi);
   if (!(ar & AR_S) || !(ar & TYPE_CODE) || arDpl(ar) > cpu.cpl) throw new CpuFault(GP, (g.sel & 0xfffc) + ext);
   if (!(ar & AR_P)) throw new CpuFault(NP, (g.sel & 0xfffc) + ext);
   return d;
+}
+
+function ringVia(kind: EventKind): RingVia {
+  if (kind === EventKind.Software || kind === EventKind.PrivSoftware) return 'int';
+  return kind === EventKind.External || kind === EventKind.Nmi ? 'interrupt' : 'exception';
+}
+
+/** #SS(code) unless `bytes` can be pushed below the current stack pointer. */
+export function checkStackRoom(cpu: Cpu, bytes: number, code: number): void {
+  try {
+    stackAddr(cpu, -bytes, bytes);
+  } catch (e) {
+    if (e instanceof CpuFault) throw new CpuFault(SS_VEC, code);
+    throw e;
+  }
 }
 
 function deliverProtected(cpu: Cpu, v: number, kind: EventKind, returnRip: number, ext: number, err: number): void {
@@ -143,27 +183,46 @@ function deliverProtected(cpu: Cpu, v: number, kind: EventKind, returnRip: numbe
   const size = gate32 ? 4 : 2;
   const dpl = ar & TYPE_CONFORMING ? cpu.cpl : arDpl(ar);
   const oldFlags = getFlags(cpu);
-  const oldCs = cpu.segSel[CS]!, oldSs = cpu.segSel[SS]!, oldEsp = cpu.rl[RSP]!;
+  const oldCs = cpu.segSel[CS]!, oldSs = cpu.segSel[SS]!, oldEsp = cpu.rl[RSP]!, oldEspHi = cpu.rh[RSP]!;
   const fromVm86 = (oldFlags & VM) !== 0;
   const oldCpl = cpu.cpl;
+  const target = gate32 ? g.offLo : g.offLo & 0xffff;
+  const inner = dpl < cpu.cpl || fromVm86;
+  if (fromVm86 && dpl !== 0) throw new CpuFault(GP, (g.sel & 0xfffc) + ext);
+  const frameSlots = (inner ? (fromVm86 ? 9 : 5) : 3) + (err >= 0 ? 1 : 0);
 
-  if (dpl < cpu.cpl || fromVm86) {
-    if (fromVm86 && dpl !== 0) throw new CpuFault(GP, (g.sel & 0xfffc) + ext);
-    const st = tssStack(cpu, dpl);
-    loadStackForRing(cpu, st.ss, dpl, ext);
-    cpu.rl[RSP] = st.spLo;
-    cpu.updateMode();
-    if (fromVm86) {
-      push(cpu, size, cpu.segSel[GS]!); push(cpu, size, cpu.segSel[FS]!);
-      push(cpu, size, cpu.segSel[DS]!); push(cpu, size, cpu.segSel[ES]!);
+  const savedSs = { base: cpu.segBase[SS]!, limit: cpu.segLimit[SS]!, ar: cpu.segAttr[SS]! };
+  const savedStackSize = cpu.stackSize;
+  try {
+    if (inner) {
+      const st = tssStack(cpu, dpl);
+      loadStackForRing(cpu, st.ss, dpl, ext);
+      cpu.rl[RSP] = st.spLo; cpu.rh[RSP] = 0;
+      cpu.stackSize = cpu.segAttr[SS]! & AR_DB ? 4 : 2;
+      cpu.setCpl(dpl); // the frame is written with the handler's privilege
+      checkStackRoom(cpu, frameSlots * size, (st.ss & 0xfffc) + ext);
+      if (target > limitFromDescriptor(d.lo, d.hi)) throw new CpuFault(GP, ext);
+      if (fromVm86) {
+        push(cpu, size, cpu.segSel[GS]!); push(cpu, size, cpu.segSel[FS]!);
+        push(cpu, size, cpu.segSel[DS]!); push(cpu, size, cpu.segSel[ES]!);
+      }
+      push(cpu, size, oldSs);
+      push(cpu, size, oldEsp);
+    } else {
+      checkStackRoom(cpu, frameSlots * size, ext);
+      if (target > limitFromDescriptor(d.lo, d.hi)) throw new CpuFault(GP, ext);
     }
-    push(cpu, size, oldSs);
-    push(cpu, size, oldEsp);
+    push(cpu, size, oldFlags);
+    push(cpu, size, oldCs);
+    push(cpu, size, returnRip);
+    if (err >= 0) push(cpu, size, err);
+  } catch (e) {
+    cpu.setSegment(SS, oldSs, savedSs.base, savedSs.limit, savedSs.ar);
+    cpu.rl[RSP] = oldEsp; cpu.rh[RSP] = oldEspHi;
+    cpu.stackSize = savedStackSize;
+    cpu.setCpl(oldCpl);
+    throw e;
   }
-  push(cpu, size, oldFlags);
-  push(cpu, size, oldCs);
-  push(cpu, size, returnRip);
-  if (err >= 0) push(cpu, size, err);
 
   markAccessed(cpu, d);
   cpu.setSegment(CS, (g.sel & 0xfffc) | dpl, baseFromDescriptor(d.lo, d.hi), limitFromDescriptor(d.lo, d.hi), ar | 1);
@@ -172,17 +231,18 @@ function deliverProtected(cpu: Cpu, v: number, kind: EventKind, returnRip: numbe
   if (!(g.type & 1)) nf &= ~IF;
   cpu.flags = nf;
   cpu.lop = 0;
-  cpu.rip = gate32 ? g.offLo : g.offLo & 0xffff;
+  cpu.rip = target;
   cpu.nextRip = cpu.rip;
   cpu.setCpl(oldCpl);
   cpu.updateMode();
-  if (dpl !== oldCpl) cpu.changeRing(dpl, kind === EventKind.Software ? 'int' : kind === EventKind.External || kind === EventKind.Nmi ? 'interrupt' : 'exception');
+  if (dpl !== oldCpl) cpu.changeRing(dpl, ringVia(kind));
 }
 
 /** Loads SS for an inner-ring stack from the TSS, with the #TS checks of the SDM. */
 function loadStackForRing(cpu: Cpu, ss: number, dpl: number, ext: number): void {
   if ((ss & 0xfffc) === 0) throw new CpuFault(TS, ext);
   if ((ss & 3) !== dpl) throw new CpuFault(TS, (ss & 0xfffc) + ext);
+  if (descriptorAddr(cpu, ss) < 0) throw new CpuFault(TS, (ss & 0xfffc) + ext);
   const d = readDescriptor(cpu, ss, TS);
   const ar = arFromDescriptor(d.hi);
   if (arDpl(ar) !== dpl || !(ar & AR_S) || (ar & TYPE_CODE) || !(ar & 2)) throw new CpuFault(TS, (ss & 0xfffc) + ext);
@@ -201,8 +261,11 @@ function deliverLong(cpu: Cpu, v: number, kind: EventKind, returnRip: number, ex
   const oldCs = cpu.segSel[CS]!, oldSs = cpu.segSel[SS]!;
   const oldRspLo = cpu.rl[RSP]!, oldRspHi = cpu.rh[RSP]!;
   const oldCpl = cpu.cpl;
-  const retLo = Number(BigInt.asUintN(32, BigInt(returnRip))) | 0;
-  const retHi = Number(BigInt.asUintN(32, BigInt(returnRip) >> 32n)) | 0;
+  const retLo = returnRip | 0;
+  const retHi = Math.floor(returnRip / 0x1_0000_0000) | 0;
+  // The target RIP must be canonical; checked before anything is written (#GP(EXT)).
+  const offHi = g.offHi | 0;
+  if ((offHi >> 15) !== (offHi >> 31)) throw new CpuFault(GP, ext);
 
   // New stack: IST if the gate names one, else RSPn on a privilege change, else the current stack.
   let newLo = oldRspLo, newHi = oldRspHi;
@@ -233,14 +296,11 @@ function deliverLong(cpu: Cpu, v: number, kind: EventKind, returnRip: number, ex
   if (!(g.type & 1)) nf &= ~IF;
   cpu.flags = nf;
   cpu.lop = 0;
-  const target = BigInt.asIntN(64, (BigInt(g.offHi >>> 0) << 32n) | BigInt(g.offLo));
-  cpu.rip = Number(target);
+  cpu.rip = offHi * 0x1_0000_0000 + (g.offLo >>> 0);
   cpu.nextRip = cpu.rip;
   cpu.setCpl(oldCpl);
   cpu.updateMode();
-  if (dpl !== oldCpl) cpu.changeRing(dpl, kind === EventKind.Software ? 'int' : kind === EventKind.External || kind === EventKind.Nmi ? 'interrupt' : 'exception');
-  else cpu.setCpl(dpl);
-  if (!(-(2 ** 47) <= cpu.rip && cpu.rip < 2 ** 47)) throw new CpuFault(GP, 0);
+  if (dpl !== oldCpl) cpu.changeRing(dpl, ringVia(kind));
 }
 
 function writeFrame(cpu: Cpu, q: number[], err: number): void {

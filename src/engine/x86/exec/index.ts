@@ -10,3 +10,6 @@ import './sse-move';
 import './sse-int';
 import './x87';
 import './fxsave';
+import './far';
+import './interrupt-insns';
+import './fastcall';
