@@ -38,6 +38,7 @@ export interface Block {
 }
 
 const MAX_BLOCK = 128;
+const READS_ICOUNT = new Set<number>([Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.Rdmsr, Mnemonic.Wrmsr]);
 const shared = new Instruction();
 
 /** Reads up to `len` bytes of code starting at physical `pa` (RAM, ROM or MMIO). */
@@ -63,8 +64,8 @@ export function compileBlock(cpu: Cpu, la: number, pa: number): Block {
         if (handlers.length > 0) break; // let the page-crossing instruction start its own block
         return compileCrossing(cpu, la, pa, bits);
       }
-      // RDTSC/RDTSCP read cpu.icount, which is exact only at a block's first instruction.
-      if (handlers.length > 0 && (shared.mnemonic === Mnemonic.Rdtsc || shared.mnemonic === Mnemonic.Rdtscp)) break;
+      // TSC reads/writes use cpu.icount, which is exact only at a block's first instruction.
+      if (handlers.length > 0 && READS_ICOUNT.has(shared.mnemonic)) break;
       const len = shared.length;
       const bytes = data.slice(offset, offset + len);
       handlers.push(compileOne(shared, { bits, bytes }));
@@ -72,7 +73,7 @@ export function compileBlock(cpu: Cpu, la: number, pa: number): Block {
       if (parts) {
         const valid = shared.code !== Code.INVALID;
         parts.push({
-          inline: !valid || !lookup(shared.mnemonic) ? undefined
+          inline: !valid || !lookup(shared.mnemonic) || lookupForm(shared.code) ? undefined
             : endsBlock(shared) ? emitBranch(shared, bits) : emitInline(shared, bits),
           read: valid ? shared.rflagsRead & ARITH_FLAGS : ARITH_FLAGS,
           mod: valid ? shared.rflagsModified & ARITH_FLAGS : 0,

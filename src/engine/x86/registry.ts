@@ -3,7 +3,7 @@
 // when imported; compile.ts looks them up. A mnemonic nobody registered is an
 // "unsupported instruction" stop, never a silent no-op.
 
-import type { Instruction, Mnemonic } from 'iced-x86';
+import type { Code, Instruction, Mnemonic } from 'iced-x86';
 import type { Cpu } from './cpu';
 
 export type Handler = (cpu: Cpu) => void;
@@ -30,6 +30,22 @@ export function define(mnemonics: Mnemonic | readonly Mnemonic[], compiler: Insn
 
 export function lookup(m: Mnemonic): InsnCompiler | undefined {
   return table.get(m);
+}
+
+// Some forms share a mnemonic with another family (MOV CRn/DRn is Mnemonic.Mov,
+// owned by datamov.ts); a family claims such forms by their iced Code, which
+// compile.ts looks up before the mnemonic.
+const forms = new Map<number, InsnCompiler>();
+
+export function defineForms(codes: readonly Code[], compiler: InsnCompiler): void {
+  for (const c of codes) {
+    if (forms.has(c)) throw new Error(`instruction form ${c} registered twice`);
+    forms.set(c, compiler);
+  }
+}
+
+export function lookupForm(c: Code): InsnCompiler | undefined {
+  return forms.get(c);
 }
 
 export function registeredMnemonics(): number[] {
