@@ -191,7 +191,7 @@ export class Machine implements VirtualClock {
 
   private cpuEvents(): CpuEvents {
     return {
-      ring: (cpu, from, to, via: RingVia) => this.emit({ type: 'ring', ...this.base(cpu), from, to, via }),
+      ring: (cpu, from, to, via: RingVia, rip) => this.emit({ type: 'ring', ...this.base(cpu), ...(rip !== undefined ? { rip: ripHex(rip) } : {}), from, to, via }),
       mode: (cpu, from: CpuMode, to: CpuMode) => this.emit({ type: 'mode', ...this.base(cpu), from, to }),
       exception: (cpu, vector, errorCode, cr2) => this.emit({
         type: 'exception', ...this.base(cpu), vector, name: VECTOR_NAMES[vector] ?? `vector ${vector}`,

@@ -52,7 +52,8 @@ export const enum Exit {
 
 /** Receives the vCPU's architectural events (the machine turns them into trace records). */
 export interface CpuEvents {
-  ring(cpu: Cpu, from: number, to: number, via: RingVia): void;
+  /** `rip`: where the transition happened (the instruction, or the interrupted one), when not cpu.rip. */
+  ring(cpu: Cpu, from: number, to: number, via: RingVia, rip?: number): void;
   mode(cpu: Cpu, from: CpuMode, to: CpuMode): void;
   exception(cpu: Cpu, vector: number, errorCode: number, cr2: number | undefined): void;
 }
@@ -222,11 +223,11 @@ export class Cpu extends FlagState {
     this.permX = user ? PERM_UX : PERM_SX;
   }
 
-  /** Changes CPL and reports a ring transition. */
-  changeRing(to: number, via: RingVia): void {
+  /** Changes CPL and reports a ring transition (at `atRip` when RIP has already moved to the target). */
+  changeRing(to: number, via: RingVia, atRip?: number): void {
     const from = this.cpl;
     this.setCpl(to);
-    if (from !== to) this.events.ring(this, from, to, via);
+    if (from !== to) this.events.ring(this, from, to, via, atRip);
   }
 
   // ======================================================================

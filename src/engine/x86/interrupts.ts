@@ -176,6 +176,7 @@ export function checkStackRoom(cpu: Cpu, bytes: number, code: number): void {
 }
 
 function deliverProtected(cpu: Cpu, v: number, kind: EventKind, returnRip: number, ext: number, err: number): void {
+  const fromRip = cpu.rip; // the ring record names where the event happened, not the handler
   const g = readGate(cpu, v, 8, ext);
   const d = gateTarget(cpu, v, g, kind, ext, [6, 7, 14, 15]);
   const ar = arFromDescriptor(d.hi);
@@ -235,7 +236,7 @@ function deliverProtected(cpu: Cpu, v: number, kind: EventKind, returnRip: numbe
   cpu.nextRip = cpu.rip;
   cpu.setCpl(oldCpl);
   cpu.updateMode();
-  if (dpl !== oldCpl) cpu.changeRing(dpl, ringVia(kind));
+  if (dpl !== oldCpl) cpu.changeRing(dpl, ringVia(kind), fromRip);
 }
 
 /** Loads SS for an inner-ring stack from the TSS, with the #TS checks of the SDM. */
@@ -252,6 +253,7 @@ function loadStackForRing(cpu: Cpu, ss: number, dpl: number, ext: number): void 
 }
 
 function deliverLong(cpu: Cpu, v: number, kind: EventKind, returnRip: number, ext: number, err: number): void {
+  const fromRip = cpu.rip; // the ring record names where the event happened, not the handler
   const g = readGate(cpu, v, 16, ext);
   const d = gateTarget(cpu, v, g, kind, ext, [14, 15]);
   const ar = arFromDescriptor(d.hi);
@@ -300,7 +302,7 @@ function deliverLong(cpu: Cpu, v: number, kind: EventKind, returnRip: number, ex
   cpu.nextRip = cpu.rip;
   cpu.setCpl(oldCpl);
   cpu.updateMode();
-  if (dpl !== oldCpl) cpu.changeRing(dpl, ringVia(kind));
+  if (dpl !== oldCpl) cpu.changeRing(dpl, ringVia(kind), fromRip);
 }
 
 function writeFrame(cpu: Cpu, q: number[], err: number): void {
