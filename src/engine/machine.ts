@@ -20,6 +20,8 @@ import { bootMultiboot, bootLong64, bootReal, MULTIBOOT_INFO } from './boot';
 import { buildMultibootInfo } from '../loader/multiboot-info';
 import { hexNum } from '../common/hex';
 import { buildAcpiTables } from './devices/acpi';
+import { attachLocalApic } from './x86/exec/system-msr';
+import { setCpuidTopology } from './x86/exec/cpuid';
 
 /**
  * Under QEMU, SeaBIOS keeps the top 128 KiB of RAM for itself and the Multiboot
@@ -85,12 +87,16 @@ export class Machine implements VirtualClock {
       currentCpu: () => this.current,
       onSerial: (byte) => this.serialOut(byte),
       onExit: (status) => { this.exitStatus = status; for (const c of this.cpus) c.stopRequested = true; },
+      // The TSC-deadline timer must agree with what RDTSC returns on that vCPU.
+      tsc: (n) => { const c = this.cpus[n]; return c ? c.icount + c.tscOffset : 0; },
     });
     const events = this.cpuEvents();
     for (let i = 0; i < opts.cpus; i++) {
       const cpu = new Cpu(i, this.mem, this.platform.io);
       cpu.events = events;
       cpu.lines = this.platform.interruptLines[i];
+      attachLocalApic(cpu, this.platform.apics[i]!); // APIC_BASE, TSC_DEADLINE, x2APIC MSRs and CR8
+      setCpuidTopology(cpu, opts.cpus);
       if (i > 0) cpu.waitForSipi = true; // APs wait for INIT-SIPI-SIPI, as on a PC
       this.cpus.push(cpu);
     }

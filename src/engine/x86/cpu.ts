@@ -169,8 +169,7 @@ export class Cpu extends FlagState {
   /** Power-on / INIT state (SDM vol. 3, "Processor State After Reset"). */
   reset(): void {
     this.rl.fill(0); this.rh.fill(0);
-    this.rl[2] = 0x600; // EDX: family/model/stepping signature, as QEMU's qemu64 gives 0x663
-    this.rl[2] = 0x663;
+    this.rl[2] = 0x663; // EDX: the family/model/stepping signature of CPUID.1, as QEMU's qemu64 gives it
     this.flags = 2; this.lop = 0;
     this.cr0 = 0x60000010; this.cr2 = 0; this.cr3lo = 0; this.cr3hi = 0; this.cr4 = 0; this.cr8 = 0; this.efer = 0;
     this.dr.fill(0); this.dr[6] = 0xffff0ff0; this.dr[7] = 0x400;
@@ -180,6 +179,7 @@ export class Cpu extends FlagState {
     this.setSegment(TR, 0, 0, 0xffff, AR_P | 11);
     this.gdtrBase = 0; this.gdtrLimit = 0xffff; this.idtrBase = 0; this.idtrLimit = 0xffff;
     this.rip = 0xfff0;
+    this.xcr0 = 1;
     this.xmm.fill(0); this.mxcsr = 0x1f80; this.fpuCw = 0x37f; this.fpuSw = 0; this.fpuTw = 0xffff;
     this.halted = false; this.intShadow = false; this.delivering = -1;
     this.tscOffset = 0;
