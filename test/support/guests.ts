@@ -23,6 +23,8 @@ export interface Guest {
   kind: 'multiboot' | 'bios';
   status: number;
   serial: string;
+  /** vCPUs to run it with (QEMU -smp, vmscope --cpus); default 1. */
+  cpus?: number;
   /** Built by the test (false: committed, runs without binutils). */
   built: boolean;
 }
@@ -73,6 +75,18 @@ export const GUESTS: Record<string, Guest> = {
       'user: int 0x80 returned 0x7',
       'user: exit(0x2a)',
       'kernel: exit(0x2a)',
+    ),
+  },
+  smp: {
+    image: join(guests, 'smp.elf'),
+    kind: 'multiboot',
+    built: true,
+    cpus: 2,
+    status: 1, // exit(0)
+    serial: lines(
+      'smp: bsp apic id 0x0, starting application processors',
+      'smp: ap up, apic id 0x1',
+      'smp: 1 application processor(s) up',
     ),
   },
   realmode: {

@@ -25,6 +25,8 @@ export interface QemuRunOptions {
   timeoutMs: number;
   /** Guest RAM, default 128 (as vmscope's default). */
   memoryMiB?: number;
+  /** vCPUs (-smp), default 1. */
+  cpus?: number;
 }
 
 export interface QemuResult {
@@ -52,12 +54,13 @@ export function qemuAvailable(): string | undefined {
 }
 
 /** QEMU's arguments for an image (without the binary). */
-export function qemuArgs(image: string, opts: Pick<QemuRunOptions, 'kind' | 'memoryMiB'>): string[] {
+export function qemuArgs(image: string, opts: Pick<QemuRunOptions, 'kind' | 'memoryMiB' | 'cpus'>): string[] {
   return [
     '-nodefaults',
     '-accel', 'tcg',
     '-M', 'pc',
     '-m', String(opts.memoryMiB ?? 128),
+    '-smp', String(opts.cpus ?? 1),
     '-display', 'none',
     '-serial', 'stdio',
     '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',

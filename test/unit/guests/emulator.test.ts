@@ -30,7 +30,7 @@ describe('guests on the emulator', () => {
   for (const name of names) {
     const g = GUESTS[name]!;
     it.skipIf(g.built && !binutils)(`${name}: QEMU's transcript and status ${g.status}`, () => {
-      const r = run(g.image);
+      const r = run(g.image, ...(g.cpus ? ['--cpus', String(g.cpus)] : []));
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe(g.serial);
       expect(r.status).toBe(g.status);

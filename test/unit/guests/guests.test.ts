@@ -39,7 +39,7 @@ describe('guest programs', () => {
     it.skipIf(!qemu || (g.built && !binutils))(
       `${name} runs on QEMU: exact serial transcript, status ${g.status}`,
       async () => {
-        const r = await runOnQemu(g.image, { kind: g.kind, timeoutMs: 30_000 });
+        const r = await runOnQemu(g.image, { kind: g.kind, timeoutMs: 30_000, cpus: g.cpus });
         expect(r.serial).toBe(g.serial);
         expect(r.status).toBe(g.status);
         expect(r.stderr).toBe('');
