@@ -89,6 +89,16 @@ export const GUESTS: Record<string, Guest> = {
       'smp: 1 application processor(s) up',
     ),
   },
+  timer: {
+    image: join(guests, 'timer.elf'),
+    kind: 'multiboot',
+    built: true,
+    status: 1, // exit(0)
+    serial: lines(
+      'timer: pit irq0 woke the cpu 3 times',
+      'timer: lapic timer woke the cpu 3 times',
+    ),
+  },
   realmode: {
     image: join(guests, 'realmode.bin'),
     kind: 'bios',
