@@ -6,12 +6,14 @@
 import * as vscode from 'vscode';
 import { VmscopeSession } from '../adapter/session';
 import { VmscopeConfigurationProvider } from './config-provider';
+import { registerPanels } from './panels';
 
 export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.debug.registerDebugConfigurationProvider('vmscope', new VmscopeConfigurationProvider()),
     vscode.debug.registerDebugAdapterDescriptorFactory('vmscope', new AdapterFactory(context)),
   );
+  registerPanels(context);
 }
 
 export function deactivate(): void {}
