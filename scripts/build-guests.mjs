@@ -6,6 +6,11 @@
 //   node scripts/build-guests.mjs --force    rebuild everything
 //   node scripts/build-guests.mjs --check    report whether as/ld/objcopy are installed
 //   node scripts/build-guests.mjs --list     print source -> outputs, build nothing
+//   node scripts/build-guests.mjs --rom KERNEL.elf [OUT.rom]
+//                                            wrap a Multiboot kernel into a 64 KiB
+//                                            system ROM that boots it (for Bochs,
+//                                            which has no Multiboot loader); OUT
+//                                            defaults to build/guests/<name>.rom
 //
 // Sources: test/guests/**/*.S (but not test/guests/lib/), samples/<dir>/*.S,
 // bench/guests/**/*.S (also *.s). Each source says how to build it in a
@@ -24,6 +29,14 @@
 //           `<name>.elf` with its symbols and line table.
 //   variant=-1:ITER=1  also builds `<name>-1.elf` with `as --defsym ITER=1`.
 //
+// The ROM (--rom) is test/guests/lib/romboot.S, assembled with a generated
+// include that embeds the kernel's loadable ELF segments (p_paddr, p_filesz,
+// p_memsz) and its entry point, linked with bios.ld: from the reset vector it
+// enables A20, enters 32-bit protected mode, copies each segment to its
+// physical address, zeroes the rest of it (.bss), writes a Multiboot
+// information structure with mem_lower/mem_upper (flags bit 0) and jumps to
+// the entry with EAX = 0x2BADB002, EBX = the information (see romboot.S).
+//
 // A `link.ld` next to a source replaces the default linker script.
 // Everything is assembled with -g (DWARF .debug_line). Includes are found in
 // the source's directory and in test/guests/lib/ -- except for samples,
@@ -38,7 +51,7 @@
 // this script. Exit status 1 if anything failed, with the tool's message.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -229,12 +242,120 @@ function buildFrom(g, obj, linked) {
   }
 }
 
+// ---------------------------------------------------------------- --rom
+
+const ROM_SIZE = 0x10000;
+const ROM_STUB_ROOM = 0x400; // romboot.S's code, GDT and segment table stay below this
+const MB_HEADER_MAGIC = 0x1badb002;
+
+/**
+ * The loadable segments and entry point of an ELF32 or ELF64 little-endian
+ * x86 image, checked for what romboot.S can boot. Throws with a readable message.
+ */
+function elfLoadInfo(buf, what) {
+  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${what}: not an ELF file`);
+  const cls = buf[4];
+  if ((cls !== 1 && cls !== 2) || buf[5] !== 1) throw new Error(`${what}: not a little-endian ELF32/ELF64 file`);
+  const is64 = cls === 2;
+  const entry = is64 ? Number(buf.readBigUInt64LE(0x18)) : buf.readUInt32LE(0x18);
+  const phoff = is64 ? Number(buf.readBigUInt64LE(0x20)) : buf.readUInt32LE(0x1c);
+  const phentsize = buf.readUInt16LE(is64 ? 0x36 : 0x2a);
+  const phnum = buf.readUInt16LE(is64 ? 0x38 : 0x2c);
+  const segments = [];
+  for (let i = 0; i < phnum; i++) {
+    const o = phoff + i * phentsize;
+    if (o + phentsize > buf.length) throw new Error(`${what}: program header ${i} lies outside the file`);
+    if (buf.readUInt32LE(o) !== 1) continue; // PT_LOAD
+    const seg = is64
+      ? { offset: Number(buf.readBigUInt64LE(o + 8)), paddr: Number(buf.readBigUInt64LE(o + 24)), filesz: Number(buf.readBigUInt64LE(o + 32)), memsz: Number(buf.readBigUInt64LE(o + 40)) }
+      : { offset: buf.readUInt32LE(o + 4), paddr: buf.readUInt32LE(o + 12), filesz: buf.readUInt32LE(o + 16), memsz: buf.readUInt32LE(o + 20) };
+    if (seg.memsz === 0) continue;
+    if (seg.offset + seg.filesz > buf.length) throw new Error(`${what}: segment ${i} lies outside the file`);
+    if (seg.paddr < 0x100000 || seg.paddr + seg.memsz > 0xffffffff) {
+      throw new Error(`${what}: segment ${i} at 0x${seg.paddr.toString(16)} (0x${seg.memsz.toString(16)} bytes) is not between 1 MiB and 4 GiB`);
+    }
+    segments.push(seg);
+  }
+  if (segments.length === 0) throw new Error(`${what}: no loadable segments`);
+  if (entry >= 2 ** 32) throw new Error(`${what}: entry point 0x${entry.toString(16)} is above 4 GiB`);
+  let header = -1;
+  for (let o = 0; o + 12 <= Math.min(buf.length, 8192); o += 4) {
+    if (buf.readUInt32LE(o) === MB_HEADER_MAGIC && ((buf.readUInt32LE(o) + buf.readUInt32LE(o + 4) + buf.readUInt32LE(o + 8)) >>> 0) === 0) {
+      header = o;
+      break;
+    }
+  }
+  if (header < 0) throw new Error(`${what}: no Multiboot header in the first 8 KiB`);
+  return { entry, segments };
+}
+
+/** Wraps the Multiboot kernel ELF into a 64 KiB ROM image at out (see romboot.S). */
+function buildRom(elf, out) {
+  const what = rel(resolve(elf));
+  const info = elfLoadInfo(readFileSync(elf), what);
+  const bytes = info.segments.reduce((n, s) => n + s.filesz, 0);
+  if (bytes + ROM_STUB_ROOM > ROM_SIZE - 16) {
+    throw new Error(`${what}: its loadable segments hold ${bytes} bytes; the 64 KiB ROM has room for ${ROM_SIZE - 16 - ROM_STUB_ROOM}`);
+  }
+  const hex = (n) => `0x${n.toString(16)}`;
+  const dir = join(OBJ, String(process.pid), `rom-${basename(out)}`);
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  try {
+    copyFileSync(elf, join(dir, 'kernel.elf'));
+    writeFileSync(
+      join(dir, 'romkernel.inc'),
+      [
+        `# generated by scripts/build-guests.mjs --rom from ${what}`,
+        `        .set KERNEL_ENTRY, ${hex(info.entry)}`,
+        '        .macro KERNEL_SEGMENTS',
+        ...info.segments.map((s) => `        SEGMENT ${hex(s.paddr)}, ${hex(s.memsz)}, ${hex(s.filesz)}, ${hex(s.offset)}`),
+        '        .endm',
+        '',
+      ].join('\n'),
+    );
+    run('as', ['--32', '-I', dir, '-I', LIB, '-o', join(dir, 'romboot.o'), join(LIB, 'romboot.S')], root);
+    run('ld', ['-m', 'elf_i386', '-T', join(LIB, 'bios.ld'), '--build-id=none', '-o', join(dir, 'rom.elf'), join(dir, 'romboot.o')], root);
+    mkdirSync(dirname(out), { recursive: true });
+    run('objcopy', ['-O', 'binary', join(dir, 'rom.elf'), tmp], root);
+    const size = statSync(tmp).size;
+    if (size !== ROM_SIZE) throw new Error(`${what}: the ROM image is ${size} bytes, not ${ROM_SIZE}`);
+    renameSync(tmp, out);
+  } finally {
+    rmSync(tmp, { force: true });
+    rmSync(dirname(dir), { recursive: true, force: true });
+  }
+}
+
+function romMain(args) {
+  if (args.length < 1 || args.length > 2) {
+    console.error('build-guests: --rom KERNEL.elf [OUT.rom]');
+    return 2;
+  }
+  const [elf, outArg] = args;
+  const out = outArg ?? join(OUT, `${basename(elf, extname(elf))}.rom`);
+  const missing = missingTools();
+  if (missing.length > 0) {
+    console.error(`build-guests: ${missing.map((t) => t.cmd).join(', ')} not found, needed for --rom; ${INSTALL_HINT}`);
+    return 1;
+  }
+  try {
+    buildRom(elf, out);
+  } catch (e) {
+    console.error(`build-guests: --rom: ${e.message}`);
+    return 1;
+  }
+  console.log(`built    ${rel(resolve(out))}  (ROM booting ${rel(resolve(elf))})`);
+  return 0;
+}
+
 function main(argv) {
+  if (argv[0] === '--rom') return romMain(argv.slice(1));
   const flags = new Set(argv.filter((a) => a.startsWith('--')));
   const names = argv.filter((a) => !a.startsWith('--'));
   for (const f of flags) {
     if (!['--check', '--force', '--list'].includes(f)) {
-      console.error(`build-guests: unknown option ${f} (--check, --force, --list)`);
+      console.error(`build-guests: unknown option ${f} (--check, --force, --list, --rom KERNEL.elf [OUT.rom])`);
       return 2;
     }
   }
