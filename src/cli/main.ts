@@ -73,14 +73,12 @@ async function main(argv: string[]): Promise<number> {
   let traceFile: WriteStream | undefined;
   if (args.traceFile) traceFile = createWriteStream(args.traceFile);
   machine.onSerial = (b) => process.stdout.write(Buffer.of(b));
-  machine.onTrace((r: TraceRecord) => {
-    if (r.type === 'output') return; // serial text already went to stdout
-    if (traceTypes.has(r.type)) process.stderr.write(formatTraceRecord(r) + '\n');
-    if (traceFile) traceFile.write(JSON.stringify(r) + '\n');
-  });
-  if (traceFile) {
-    // Output records belong in the file too (complete lines).
-    machine.onTrace((r) => { if (r.type === 'output') traceFile!.write(JSON.stringify(r) + '\n'); });
+  // Subscribe only when records are wanted: building them costs time on every ring change.
+  if (traceTypes.size > 0 || traceFile) {
+    machine.onTrace((r: TraceRecord) => {
+      if (traceFile) traceFile.write(JSON.stringify(r) + '\n'); // output records included (whole lines)
+      if (r.type !== 'output' && traceTypes.has(r.type)) process.stderr.write(formatTraceRecord(r) + '\n');
+    });
   }
 
   const started = Date.now();

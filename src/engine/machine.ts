@@ -195,11 +195,16 @@ export class Machine implements VirtualClock {
     return { cpu: cpu.id, icount: cpu.icount, rip: ripHex(cpu.rip) };
   }
 
+  /** Whether anyone would see a record (listeners or a stop predicate): records are only built then. */
+  private get observed(): boolean {
+    return this.listeners.length !== 0 || this.stopOn !== undefined;
+  }
+
   private cpuEvents(): CpuEvents {
     return {
-      ring: (cpu, from, to, via: RingVia, rip) => this.emit({ type: 'ring', ...this.base(cpu), ...(rip !== undefined ? { rip: ripHex(rip) } : {}), from, to, via }),
-      mode: (cpu, from: CpuMode, to: CpuMode) => this.emit({ type: 'mode', ...this.base(cpu), from, to }),
-      exception: (cpu, vector, errorCode, cr2) => this.emit({
+      ring: (cpu, from, to, via: RingVia, rip) => this.observed && this.emit({ type: 'ring', ...this.base(cpu), ...(rip !== undefined ? { rip: ripHex(rip) } : {}), from, to, via }),
+      mode: (cpu, from: CpuMode, to: CpuMode) => this.observed && this.emit({ type: 'mode', ...this.base(cpu), from, to }),
+      exception: (cpu, vector, errorCode, cr2) => this.observed && this.emit({
         type: 'exception', ...this.base(cpu), vector, name: VECTOR_NAMES[vector] ?? `vector ${vector}`,
         ...(errorCode >= 0 ? { errorCode } : {}),
         ...(cr2 !== undefined ? { cr2: hexNum(cr2) } : {}),

@@ -189,6 +189,10 @@ export class LocalApic implements CpuInterruptLines, TimedDevice, ApicTarget {
     return this.svr & 0xff; // spurious: the request went away before INTA
   }
 
+  hasNmi(): boolean {
+    return this.nmiPending;
+  }
+
   takeNmi(): boolean {
     const had = this.nmiPending;
     this.nmiPending = false;

@@ -16,6 +16,8 @@ export interface CpuInterruptLines {
   acknowledgeInterrupt(): number;
   /** Consumes a pending NMI; true when one was pending. */
   takeNmi(): boolean;
+  /** Whether an NMI is pending, without consuming it (the run loop peeks between blocks). */
+  hasNmi(): boolean;
 }
 
 /** Requests from the APIC system to the machine (INIT and SIPI to other vCPUs). */

@@ -19,7 +19,8 @@ export function hexBytes(b: Uint8Array): string {
 }
 
 export function ripHex(rip: number): string {
-  return '0x' + BigInt.asUintN(64, BigInt(rip)).toString(16);
+  // Negative RIPs are upper-half canonical addresses: only they need 64-bit wrap-around.
+  return rip >= 0 ? '0x' + rip.toString(16) : '0x' + BigInt.asUintN(64, BigInt(rip)).toString(16);
 }
 
 export function unsupportedHandler(ins: Instruction, ctx: Ctx, what?: string): Handler {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GUESTS, buildGuests, binutilsAvailable, root } from '../../support/guests';
 import type { TraceRecord } from '../../../src/common/trace';
+import { VMX_SUPPORTED } from '../../../src/engine/x86/cpuid-table';
 
 const cli = join(root, 'dist/cli.js');
 const binutils = binutilsAvailable();
@@ -26,9 +27,14 @@ describe('guests on the emulator', () => {
   }, 120_000);
 
   // The full-size benchmark images are for `npm run bench`; their 1-iteration twins run here.
-  const names = Object.keys(GUESTS).filter((n) => !/^(intloop|loadstore|pagetouch|syscall)$/.test(n));
+  const names = Object.keys(GUESTS).filter((n) => !/^(intloop|loadstore|pagetouch|syscall|vmexit-storm)$/.test(n));
   for (const name of names) {
     const g = GUESTS[name]!;
+    if (g.needs === 'vmx' && !VMX_SUPPORTED) {
+      console.warn(`SKIPPING ${name} on the emulator: it is a hypervisor and the engine does not advertise VMX yet (cpuid-table.ts VMX_SUPPORTED = false)`);
+      it.skip(`${name}: needs VMX in the engine`, () => {});
+      continue;
+    }
     it.skipIf(g.built && !binutils)(`${name}: QEMU's transcript and status ${g.status}`, () => {
       const r = run(g.image, ...(g.cpus ? ['--cpus', String(g.cpus)] : []));
       expect(r.stderr).toBe('');
