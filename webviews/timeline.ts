@@ -15,6 +15,12 @@ import { fitCanvas, onThemeChange } from './lib/theme';
 import { TimelineModel, TYPES, labelOf } from './lib/timeline/model';
 import { AXIS, LANE_H, drawTimeline, lowerBound, readTimelinePalette, timeAt, type TimeView } from './lib/timeline/render';
 
+/** Filters survive the panel being hidden (VS Code reloads hidden webviews). */
+interface SavedState { types: TraceType[]; reason: string }
+const isSaved = (x: unknown): x is SavedState =>
+  typeof x === 'object' && x !== null && Array.isArray((x as SavedState).types) &&
+  (x as SavedState).types.every((t) => (TYPES as readonly unknown[]).includes(t)) && typeof (x as SavedState).reason === 'string';
+
 const app = document.getElementById('app')!;
 const status = new StatusView();
 const model = new TimelineModel();
@@ -63,6 +69,12 @@ app.append(
 app.removeAttribute('aria-busy');
 
 const channel = connect('timeline', onMessage);
+const saved = channel.loadState(isSaved);
+if (saved) {
+  for (const b of typeBoxes) b.box.checked = saved.types.includes(b.t);
+  reason.value = saved.reason;
+  model.setFilter(new Set(saved.types), saved.reason);
+}
 onThemeChange(() => { palette = readTimelinePalette(); draw(); });
 new ResizeObserver(() => draw()).observe(canvas);
 
@@ -112,6 +124,7 @@ function showContent(): void {
 function applyFilter(): void {
   const types = new Set<TraceType>(typeBoxes.filter((b) => b.box.checked).map((b) => b.t));
   model.setFilter(types, reason.value);
+  channel.saveState({ types: [...types], reason: reason.value } satisfies SavedState);
   update();
 }
 

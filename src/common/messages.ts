@@ -62,11 +62,18 @@ const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFin
 const isInt = (x: unknown): x is number => Number.isSafeInteger(x);
 const isCount = (x: unknown): x is number => isInt(x) && x >= 0;
 /** Addresses and 64-bit values: "0x" and 1..16 hex digits (DESIGN.md "Trace records"). */
-const HEX = /^0x[0-9a-f]{1,16}$/i;
-export const isHex = (x: unknown): x is string => typeof x === 'string' && HEX.test(x);
+/** "0x" and 1..max hex digits; a loop rather than a regular expression, as it runs per region of large maps. */
+function hexOf(x: unknown, max: number): x is string {
+  if (typeof x !== 'string' || x.length < 3 || x.length > max + 2 || x.charCodeAt(0) !== 48 || (x.charCodeAt(1) | 32) !== 120) return false;
+  for (let i = 2; i < x.length; i++) {
+    const c = x.charCodeAt(i) | 32; // lower case letters; digits keep their codes
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+export const isHex = (x: unknown): x is string => hexOf(x, 16);
 /** An exclusive end may be 2^64 (a region reaching the top of the address space). */
-const HEX_END = /^0x(?:[0-9a-f]{1,16}|10{16})$/i;
-const isHexEnd = (x: unknown): x is string => typeof x === 'string' && HEX_END.test(x);
+const isHexEnd = (x: unknown): x is string => hexOf(x, 16) || x === '0x10000000000000000';
 const oneOf = <T extends string>(values: readonly T[]) => (x: unknown): x is T => isStr(x) && (values as readonly string[]).includes(x);
 const arrayOf = <T>(g: Guard<T>) => (x: unknown): x is T[] => Array.isArray(x) && x.every(g);
 /** Absent, or present with the right type. */

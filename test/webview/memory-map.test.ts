@@ -95,6 +95,8 @@ describe('memory map panel', () => {
     await s.settle();
     const rows = await page.locator('.vlist-row').allTextContents();
     expect(rows.join('\n')).toContain('RAM');
+    // Fitted to its own extent (RAM up to the APIC pages below 4 GiB), not the virtual view.
+    expect(await page.locator('.readout').textContent()).toMatch(/^4 GiB view/);
     expect(await page.locator('.legend').textContent()).toContain('physical layout');
     await screenshotVariance(page, 'memory-map-gpa');
     await s.close();
@@ -105,6 +107,26 @@ describe('memory map panel', () => {
     expect(await s.page.locator('.empty-state h2').textContent()).toBe('No vmscope session');
     expect(await s.page.locator('.empty-state p').textContent()).toContain('vmscope');
     await screenshotVariance(s.page, 'memory-map-empty');
+    await s.close();
+  });
+
+  it('comes back as it was after VS Code reloads the hidden panel', async () => {
+    const s = await openPanel(browser, server.origin, 'memory-map', fixture);
+    const { page } = s;
+    await page.focus('#map');
+    await page.keyboard.press('+');
+    await page.keyboard.press('+');
+    await page.keyboard.press('ArrowDown');
+    await s.settle();
+    const readout = await page.locator('.readout').textContent();
+    const label = await page.getAttribute('#map', 'aria-label');
+    s.controller.suspend();
+    const maps = s.link.log.filter((r) => r.command === 'vmscope/memoryMap').length;
+    await page.reload();
+    await s.settle();
+    expect(s.link.log.filter((r) => r.command === 'vmscope/memoryMap').length).toBe(maps + 1);
+    expect(await page.locator('.readout').textContent()).toBe(readout);
+    expect(await page.getAttribute('#map', 'aria-label')).toBe(label);
     await s.close();
   });
 });

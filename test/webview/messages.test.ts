@@ -28,6 +28,10 @@ describe('message validators', () => {
     const region = { start: '0x1000', end: '0x2000', perms: 'rw-s', pageSize: 4096 };
     expect(isHostMessage({ type: 'memoryMap', space: 'gva', regions: [region] })).toBe(true);
     expect(isHostMessage({ type: 'memoryMap', space: 'hpa', regions: [region] })).toBe(false);
+    // A region may end at the top of the 64-bit space; nothing may start there.
+    expect(isMemoryRegion({ ...region, start: '0xfffffffffffff000', end: '0x10000000000000000' })).toBe(true);
+    expect(isMemoryRegion({ ...region, start: '0x10000000000000000' })).toBe(false);
+    expect(isMemoryRegion({ ...region, end: '0x1_0000' })).toBe(false);
     expect(isHostMessage({ type: 'memoryMap', space: 'gva', regions: [{ ...region, start: 4096 }] })).toBe(false);
     expect(isHostMessage({ type: 'memoryMap', space: 'gva', regions: [{ ...region, kind: 'disk' }] })).toBe(false);
     expect(isHostMessage({ type: 'memoryMap', space: 'gva', regions: [{ ...region, pageSize: -1 }] })).toBe(false);

@@ -44,6 +44,8 @@ export class PanelHost<C extends PanelController> implements vscode.Disposable {
       if (isPanelMessage(m)) void controller.receive(m);
       else console.warn(`vmscope: ignored a malformed message from the ${this.spec.id} panel`);
     });
+    // Hidden webviews are unloaded (retainContextWhenHidden is off); shown again they reload and send 'ready'.
+    panel.onDidChangeViewState((e) => { if (!e.webviewPanel.visible) controller.suspend(); });
     panel.onDidDispose(() => {
       controller.dispose();
       this.panel = undefined;

@@ -109,6 +109,7 @@ export async function openPanel(browser: Browser, origin: string, panel: PanelId
     model: s.model,
     post: (m) => { s.hostMessages.push(m); s.deliver(m); },
     openMemory: async (space, address, length) => { s.opened.push({ space, address, length }); },
+    settleMs: 0,
   };
   s.controller = CONTROLLERS[panel](env);
   await page.exposeFunction('__vmscopeToHost', (m: unknown) => {

@@ -16,7 +16,10 @@ export function standIn(opts: StandInOptions): void {
   const posted: unknown[] = [];
   const violations: string[] = [];
   const warnings: string[] = [];
-  let state = opts.state;
+  // VS Code keeps a webview's state across reloads (a hidden panel is reloaded when shown): so does sessionStorage.
+  const KEY = '__vmscopeState';
+  const stored = sessionStorage.getItem(KEY);
+  let state: unknown = stored !== null ? JSON.parse(stored) as unknown : opts.state;
   let acquired = false;
   w.__posted = posted;
   w.__cspViolations = violations;
@@ -31,7 +34,7 @@ export function standIn(opts: StandInOptions): void {
         if (toHost) toHost(m);
       },
       getState: () => state,
-      setState: (s: unknown) => { state = s; },
+      setState: (s: unknown) => { state = s; sessionStorage.setItem(KEY, JSON.stringify(s)); },
     };
   };
   document.addEventListener('securitypolicyviolation', (e) => {

@@ -59,8 +59,9 @@ export class MapCanvas {
   setModel(model: MapModel | undefined, view?: View): void {
     this.model = model;
     this.selected = -1;
-    if (model) this.v = clampView(model.line, view ?? model.extent());
     this.requestDraw();
+    if (!model) return;
+    this.v = clampView(model.line, view ?? model.extent());
     this.events.onView(this.v);
   }
 

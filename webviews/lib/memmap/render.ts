@@ -14,6 +14,7 @@ import { ROWS, type View } from './viewport';
 export interface Palette {
   cls: Record<ColourClass, string>;
   background: string;
+  /** Unmapped space: drawn faintly (EMPTY_ALPHA) so it shows on light and dark themes. */
   empty: string;
   text: string;
   muted: string;
@@ -35,7 +36,7 @@ export function readPalette(): Palette {
       none: cssVar('--vscode-charts-lines', '--vscode-descriptionForeground'),
     },
     background: cssVar('--vscode-editor-background'),
-    empty: cssVar('--vscode-editorWidget-background', '--vscode-input-background'),
+    empty: cssVar('--vscode-charts-lines', '--vscode-descriptionForeground'),
     text: cssVar('--vscode-editor-foreground', '--vscode-foreground'),
     muted: cssVar('--vscode-descriptionForeground'),
     focus: cssVar('--vscode-focusBorder'),
@@ -43,6 +44,8 @@ export function readPalette(): Palette {
     font: fontFamily(),
   };
 }
+
+const EMPTY_ALPHA = 0.18;
 
 export interface MainLayout {
   width: number;
@@ -160,7 +163,9 @@ export function drawMain(ctx: CanvasRenderingContext2D, l: MainLayout, model: Ma
       selRects.push([l.gutter + x0, y, Math.min(x1, bw) - x0]);
     }
   }
+  ctx.globalAlpha = EMPTY_ALPHA;
   empty.fill(ctx, pal.empty);
+  ctx.globalAlpha = 1;
   for (const [cls, batch] of fills) batch.fill(ctx, pal.cls[cls]);
   if (pattern) hatched.fill(ctx, pattern);
   large.fill(ctx, pal.marker);
@@ -177,8 +182,10 @@ export function drawOverview(ctx: CanvasRenderingContext2D, width: number, heigh
   ctx.fillStyle = pal.background;
   ctx.fillRect(0, 0, width, height);
   const top = 14, barH = height - top - 2;
+  ctx.globalAlpha = EMPTY_ALPHA;
   ctx.fillStyle = pal.empty;
   ctx.fillRect(0, top, width, barH);
+  ctx.globalAlpha = 1;
   if (!model) return;
   const line = model.line;
   const fills = new Map<ColourClass, RectBatch>();

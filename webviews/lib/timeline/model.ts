@@ -61,7 +61,9 @@ export class TimelineModel {
     this.visible = [];
   }
 
+  /** Appends records; lanes and the visible list grow in place (a full rebuild only when a vCPU's icounts go back). */
   add(records: readonly TraceRecord[]): void {
+    let rebuild = this.records.length === 0;
     for (const r of records) {
       const i = this.records.length;
       this.records.push(r);
@@ -71,8 +73,18 @@ export class TimelineModel {
         const e = this.openExit.get(r.cpu);
         if (e !== undefined) { this.handler[e] = r.icount - this.records[e]!.icount; this.openExit.delete(r.cpu); }
       }
+      if (rebuild) continue;
+      const lane = this.lanes.find((l) => l.cpu === r.cpu);
+      if (!lane) { rebuild = true; continue; }
+      if (r.icount < this.minIcount) this.minIcount = r.icount;
+      if (r.icount > this.maxIcount) this.maxIcount = r.icount;
+      if (!this.passes(r)) continue;
+      if (lane.icounts.length && r.icount < lane.icounts[lane.icounts.length - 1]!) { rebuild = true; continue; }
+      lane.icounts.push(r.icount);
+      lane.records.push(i);
+      this.visible.push(i);
     }
-    this.apply();
+    if (rebuild) this.apply();
   }
 
   handlerOf(i: number): number | undefined {

@@ -24,7 +24,7 @@ export function readTimelinePalette(): TimelinePalette {
       output: cssVar('--vscode-charts-lines', '--vscode-descriptionForeground'),
     },
     background: cssVar('--vscode-editor-background'),
-    lane: cssVar('--vscode-editorWidget-background', '--vscode-input-background'),
+    lane: cssVar('--vscode-charts-lines', '--vscode-descriptionForeground'),
     text: cssVar('--vscode-foreground'),
     muted: cssVar('--vscode-descriptionForeground'),
     focus: cssVar('--vscode-focusBorder'),
@@ -79,8 +79,10 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, width: number, heigh
   ctx.fillText('icount', 4, AXIS / 2);
   model.lanes.forEach((lane, k) => {
     const y = AXIS + k * LANE_H;
+    ctx.globalAlpha = 0.12; // lanes faintly, on light and dark themes alike
     ctx.fillStyle = pal.lane;
     ctx.fillRect(GUTTER, y + 2, plotW, LANE_H - 4);
+    ctx.globalAlpha = 1;
     ctx.fillStyle = pal.text;
     ctx.fillText(`vCPU ${lane.cpu}`, 4, y + LANE_H / 2);
     let i = lowerBound(lane.icounts, view.t0 - tpp);

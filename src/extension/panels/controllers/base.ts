@@ -14,6 +14,12 @@ export interface PanelEnv {
   post(m: HostMessage): void;
   /** Opens VS Code's hex Memory view at an address of the session. */
   openMemory(space: MapSpace, address: string, length: number): Promise<void>;
+  /**
+   * How long a stop must last before the panel fetches its data (default
+   * 120 ms), so stepping quickly does not queue a fetch per step; 0 fetches
+   * at once.
+   */
+  settleMs?: number;
 }
 
 export function errorText(e: unknown): string {
@@ -25,6 +31,7 @@ export abstract class PanelController {
   private ready = false;
   /** Per kind of request, bumped by each one, so an answer that arrives after a newer request's is dropped. */
   private readonly generations = new Map<string, number>();
+  private settleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(protected readonly env: PanelEnv) {
     this.unsubscribe = env.model.onChange((e) => { void this.onModel(e); });
@@ -52,13 +59,34 @@ export abstract class PanelController {
     try {
       if (e.kind === 'status') {
         this.env.post({ type: 'session', status: this.env.model.status() });
-        if (this.env.model.stopped) await this.refresh();
+        if (this.settleTimer) clearTimeout(this.settleTimer);
+        this.settleTimer = undefined;
+        if (!this.env.model.stopped) return;
+        const wait = this.env.settleMs ?? 120;
+        if (wait <= 0) await this.refresh();
+        else this.settleTimer = setTimeout(() => { this.settleTimer = undefined; void this.refreshReporting(); }, wait);
       } else {
         this.onTrace(e.records, e.reset);
       }
     } catch (err) {
       this.env.post({ type: 'notice', level: 'error', text: errorText(err) });
     }
+  }
+
+  private async refreshReporting(): Promise<void> {
+    if (!this.ready || !this.env.model.stopped) return;
+    try {
+      await this.refresh();
+    } catch (err) {
+      this.env.post({ type: 'notice', level: 'error', text: errorText(err) });
+    }
+  }
+
+  /** The webview went away (hidden, so VS Code dropped it): nothing is sent until it says 'ready' again. */
+  suspend(): void {
+    this.ready = false;
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = undefined;
   }
 
   /** Runs `fetch` and posts its result unless a newer request of the same `kind` started meanwhile. */
@@ -79,6 +107,7 @@ export abstract class PanelController {
   protected onTrace(_records: readonly TraceRecord[], _reset: boolean): void { /* timeline overrides */ }
 
   dispose(): void {
+    this.suspend();
     this.unsubscribe();
   }
 }
