@@ -7,7 +7,7 @@
 
 import type { Browser, Page } from 'playwright-core';
 import { isPanelMessage, type HostMessage, type MapSpace, type PanelId, type PanelMessage } from '../../../src/common/messages';
-import { SessionModel } from '../../../src/extension/panels/session-model';
+import { SessionModel, type DebugLink } from '../../../src/extension/panels/session-model';
 import type { PanelController, PanelEnv } from '../../../src/extension/panels/controllers/base';
 import { MemoryMapController } from '../../../src/extension/panels/controllers/memory-map';
 import { WalkController } from '../../../src/extension/panels/controllers/walk';
@@ -32,7 +32,7 @@ export interface OpenOptions {
   viewport?: { width: number; height: number };
 }
 
-export class PanelSession {
+export class PanelSession<L extends DebugLink = ReplayLink> {
   readonly hostMessages: HostMessage[] = [];
   readonly panelMessages: PanelMessage[] = [];
   readonly rejected: unknown[] = [];
@@ -41,7 +41,7 @@ export class PanelSession {
   controller!: PanelController;
   private pending: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly page: Page, readonly link: ReplayLink) {}
+  constructor(readonly page: Page, readonly link: L) {}
 
   /** Queues work in order (host handling, then delivery to the page). */
   queue(f: () => Promise<unknown>): void {
@@ -65,7 +65,7 @@ export class PanelSession {
   }
 
   /** Moves the recorded session to stop `n` (as a DAP 'stopped' event would). */
-  async stopAt(n: number, traceEvents = true): Promise<void> {
+  async stopAt(this: PanelSession, n: number, traceEvents = true): Promise<void> {
     const before = this.link.current.traceLength;
     this.link.stop = n;
     const s = this.link.current;
@@ -94,17 +94,26 @@ export class PanelSession {
 }
 
 export async function openPanel(browser: Browser, origin: string, panel: PanelId, fixture: Fixture, opts: OpenOptions = {}): Promise<PanelSession> {
-  const page = await browser.newPage({ viewport: opts.viewport ?? { width: 1280, height: 900 } });
   const link = new ReplayLink(fixture);
-  const s = new PanelSession(page, link);
   const stop = opts.stop ?? 0;
-  if (stop >= 0) {
+  return openPanelWith(browser, origin, panel, link, (model) => {
+    if (stop < 0) return;
     link.stop = stop;
     const rec = link.current;
-    s.model.attach(link, { stopped: false });
-    if (opts.traceEvents ?? true) s.model.addTrace(link.id, fixture.trace.slice(0, rec.traceLength));
-    s.model.stoppedOn(link.id, rec.threadId, rec.threads);
-  }
+    model.attach(link, { stopped: false });
+    if (opts.traceEvents ?? true) model.addTrace(link.id, fixture.trace.slice(0, rec.traceLength));
+    model.stoppedOn(link.id, rec.threadId, rec.threads);
+  }, opts.viewport);
+}
+
+/** Opens a panel whose host talks to any DebugLink; `prepare` sets the session model up first. */
+export async function openPanelWith<L extends DebugLink>(
+  browser: Browser, origin: string, panel: PanelId, link: L, prepare: (model: SessionModel) => void,
+  viewport = { width: 1280, height: 900 },
+): Promise<PanelSession<L>> {
+  const page = await browser.newPage({ viewport });
+  const s = new PanelSession(page, link);
+  prepare(s.model);
   const env: PanelEnv = {
     model: s.model,
     post: (m) => { s.hostMessages.push(m); s.deliver(m); },
