@@ -1,5 +1,6 @@
 // What the adapter tells VS Code it can do (the DAP `initialize` response),
 // and the exception-breakpoint filters of DESIGN.md (ids are a contract).
+// Step back stays off until a backend records execution (timeTravel).
 
 import type { DebugProtocol } from '@vscode/debugprotocol';
 
@@ -37,6 +38,7 @@ export function capabilities(): DebugProtocol.Capabilities {
     supportsReadMemoryRequest: true,
     supportsWriteMemoryRequest: true,
     supportsDataBreakpoints: true,
+    supportsDataBreakpointBytes: true,
     supportsLoadedSourcesRequest: true,
     supportsModulesRequest: true,
     supportsCancelRequest: true,
