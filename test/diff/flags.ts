@@ -48,6 +48,20 @@
 //     operand, high bits included. The generator puts `jmp 1f; 1:` (no
 //     architectural effect) before them: it ends QEMU's translation block,
 //     which stores cc_op, and the SDM's "CF PF AF SF OF unchanged" holds again.
+//   Flags after a fault: when an instruction whose translation computes
+//     RFLAGS (SETcc, ADC, rotates, shifts, BT*, ...) then faults on its
+//     memory access, QEMU restores its old lazy-flags operation but keeps the
+//     computed value as its operand: `cmp rdi, r8; setno [unmapped]` reports
+//     flags unrelated to the CMP. The status flags are not compared when
+//     such an instruction faults (generator.ts QEMU_FAULT_FLAGS).
+//   LOCK on MOV or IMUL: QEMU executes it (the SDM: #UD); the generator's
+//     LOCK-misuse encodings are those QEMU rejects (LOCK NOP, LOCK ADD reg).
+// Exceptions (transcript.ts compareResults):
+//   A non-canonical address in the SS segment (RBP/RSP base): QEMU raises
+//     #GP(0), the SDM #SS(0); QEMU's result is corrected before comparing.
+//   #PF on a read-modify-write instruction: QEMU reports a read (W=0); the
+//     SDM describes the W bit by "the access causing the fault", which for a
+//     read-modify-write can be either; the bit is not compared there.
 
 export const CF = 0x001;
 export const PF = 0x004;

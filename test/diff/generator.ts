@@ -15,8 +15,13 @@
 // - Results the SDM leaves undefined are avoided: BSF/BSR get a non-zero
 //   source, 16-bit SHLD/SHRD counts stay <= 16, BT* on memory with a
 //   register offset get a small offset set just before.
-// DIV/IDIV may raise #DE (the image's handler records it), often after a
-// CQO-style sign extension or a zeroed high half so that most divide.
+// Exceptions are part of what is compared (the image's handler records the
+// vector, error code and CR2): DIV/IDIV may raise #DE (often after a
+// CQO-style sign extension or a zeroed high half, so that most divide); a
+// few memory operands run past the end of the scratch area into the
+// unmapped page after it (#PF, including accesses that straddle the
+// boundary and string instructions that cross it part-way); some templates
+// use non-canonical addresses (#GP/#SS) or invalid encodings (#UD).
 
 import { Rng } from './prng';
 import {
@@ -25,7 +30,7 @@ import {
 import { TEMPLATES, type Size, type Template } from './templates';
 
 /** Guest-physical address of the scratch area (harness.inc SCRATCH). */
-export const SCRATCH = 0x1000000;
+export const SCRATCH = 0x11ffe80;
 export const SCRATCH_BYTES = 384;
 export const STACK_OFF = 320;
 /** Register order in a record and in the transcript (harness.inc REC_ORDER): hardware numbers. */
@@ -49,6 +54,14 @@ export function regName(r: number, size: number): string {
 export interface Insn {
   text: string;
   flags: FlagEffect;
+  /** Runs or not depending on a branch: its flag effects may or may not apply. */
+  maybe?: boolean;
+  /** Reads and writes a memory operand (its #PF error code's W bit is not compared: see README). */
+  rmw?: boolean;
+  /** Its memory operand is in the SS segment (RBP/RSP base): a non-canonical address is #SS(0). */
+  ssSegment?: boolean;
+  /** QEMU 7.2 may leave wrong flags when this instruction faults (flags.ts). */
+  qemuFaultFlags?: boolean;
   /** The template it came from ('sanitize' for the inserted CMPs). */
   template: string;
 }
@@ -126,7 +139,10 @@ class Ops {
     if (this.noRex || this.usedMem) return undefined;
     this.usedMem = true;
     const { rng, base, index, baseOff, indexVal } = this.st;
-    const ea = rng.int(Math.ceil(lo / align), Math.floor(hi / align)) * align;
+    // now and then past the end, into the unmapped page (#PF), straddling it or not
+    const over = lo === 0 && hi === SCRATCH_BYTES - size / 8 && align === 1 && rng.chance(0.02);
+    const ea = over ? rng.int(SCRATCH_BYTES - size / 8 + 1, SCRATCH_BYTES + 8)
+      : rng.int(Math.ceil(lo / align), Math.floor(hi / align)) * align;
     const scale = rng.pick([1, 2, 4, 8]);
     const form = rng.int(0, 9);
     let text: string;
@@ -138,7 +154,9 @@ class Ops {
     else if (form === 8 && baseOff % align === 0 && baseOff >= lo && baseOff <= hi) text = b;
     else if (form === 8) text = `${b}${disp(ea - baseOff)}`;
     else text = `${x}*${scale}+${b}${disp(ea - baseOff - indexVal * scale)}`;
-    return `${PTR[size]} [${text}]`;
+    // segment overrides: FS and GS have base 0 here, the others are ignored in 64-bit mode
+    const seg = rng.chance(0.08) ? rng.pick(['fs:', 'gs:', 'ds:', 'es:', 'ss:', 'cs:']) : '';
+    return `${PTR[size]} ${seg}[${text}]`;
   }
 
   /** Destination: a free register or memory (d), register (dr), memory (dm). */
@@ -189,6 +207,19 @@ function insn(text: string, flags: FlagEffect, template: string): Insn {
   return { text, flags, template };
 }
 
+const RMW = new Set(['add', 'adc', 'sub', 'sbb', 'and', 'or', 'xor', 'inc', 'dec', 'neg', 'not', 'xadd', 'xchg', 'cmpxchg',
+  'cmpxchg8b', 'cmpxchg16b', 'shl', 'sal', 'shr', 'sar', 'rol', 'ror', 'rcl', 'rcr', 'shld', 'shrd', 'bts', 'btr', 'btc']);
+/** Templates whose translation in QEMU 7.2 computes RFLAGS before a memory access that may fault. */
+const QEMU_FAULT_FLAGS = new Set(['shift', 'rotate', 'rcl', 'shiftd', 'bt', 'bts', 'btmem', 'setcc', 'cmov', 'adc', 'jcc']);
+
+/** Fills in the facts the comparison needs about an instruction's memory operand. */
+function annotate(i: Insn): Insn {
+  const m = /^(?:lock )?(\S+) ([^,]*)(,.*)?$/.exec(i.text);
+  if (m && RMW.has(m[1]!) && (m[2]!.includes('[') || (m[1] === 'xchg' && (m[3] ?? '').includes('[')))) i.rmw = true;
+  if (i.flags.reads !== 0 || QEMU_FAULT_FLAGS.has(i.template)) i.qemuFaultFlags = true;
+  return i;
+}
+
 const conds = (m: string): string[] => (m.includes('{cc}') ? CONDITIONS.map((c) => m.replace('{cc}', c.cc)) : [m]);
 
 function ccReads(mnemonic: string, prefix: string): number {
@@ -223,6 +254,7 @@ function genPlain(t: Template, st: State, size: Size): Insn[] | undefined {
     if (k === 'd' || k === 'dr' || k === 'dm') o = ops.dest(k, s);
     else if (k === 's' || k === 'sr') o = ops.src(k, s);
     else if (k === 's8' || k === 's16' || k === 's32') o = ops.src('s', s);
+    else if (k === 'sm') o = ops.mem(s);
     else if (k === 'x') o = ops.reg(s, true);
     else if (k === 'i') o = ops.imm(s);
     else if (k === 'c') o = String(shiftCount(rng, s));
@@ -230,7 +262,7 @@ function genPlain(t: Template, st: State, size: Size): Insn[] | undefined {
     if (o === undefined) return undefined;
     texts.push(o);
   }
-  const lock = t.lock && ops.usedMem && tokens[0] !== 's' && texts[0]!.includes('[') && rng.chance(0.3) ? 'lock ' : '';
+  const lock = t.lock && ops.usedMem && tokens[0] === 'd' && texts[0]!.includes('[') && rng.chance(0.3) ? 'lock ' : '';
   if (mnemonic === 'cld' || mnemonic === 'std') st.df = mnemonic === 'std';
   return [insn(`${lock}${mnemonic} ${texts.join(', ')}`, flags, t.name)];
 }
@@ -331,10 +363,11 @@ const GENERATORS: Record<Template['kind'], Gen> = {
     const m = ops.mem(size, 16, SCRATCH_BYTES - 32);
     if (m === undefined) return undefined;
     const lock = op !== 'bt' && rng.chance(0.3) ? 'lock ' : '';
-    return [
-      insn(`mov ${size === 64 || rng.chance(0.5) ? 'rcx' : 'ecx'}, ${off}`, NONE, t.name),
-      insn(`${lock}${op} ${m}, ${regName(1, size)}`, t.flags, t.name),
-    ];
+    // the offset is CX/ECX/RCX sign-extended: random bits above it must not matter
+    const set = size === 64 ? `mov rcx, ${off}`
+      : size === 32 ? `movabs rcx, ${hex((BigInt(rng.u32()) << 32n) | BigInt(off >>> 0))}`
+        : `mov ecx, ${hex(((rng.int(0, 0xffff) << 16) | (off & 0xffff)) >>> 0)}`;
+    return [insn(set, NONE, t.name), insn(`${lock}${op} ${m}, ${regName(1, size)}`, t.flags, t.name)];
   },
 
   cmpxchg8b(t, st) {
@@ -374,8 +407,10 @@ const GENERATORS: Record<Template['kind'], Gen> = {
     const e = size / 8;
     const span = Math.max(n, 1) * e;
     const out: Insn[] = [];
+    // now and then (DF clear) the last elements lie past the end: #PF part-way
+    const over = !st.df && n > 1 && rng.chance(0.05);
     const at = (reg: string) => {
-      const p = rng.int(span, SCRATCH_BYTES - span);
+      const p = over ? rng.int(SCRATCH_BYTES - span + 1, SCRATCH_BYTES - 1) : rng.int(span, SCRATCH_BYTES - span);
       out.push(insn(`lea ${reg}, [${R64[st.base]}${disp(p - st.baseOff)}]`, NONE, t.name));
     };
     if (op === 'movs' || op === 'lods' || op === 'cmps') at('rsi');
@@ -424,6 +459,10 @@ const GENERATORS: Record<Template['kind'], Gen> = {
     const baseReg = regName(rng.int(0, 15), a);
     let idx = rng.int(0, 15);
     if (idx === RSP) idx = 0;
+    if (rng.chance(0.1)) {
+      // the same image runs on both: code addresses are the same
+      return [insn(`lea ${regName(d, size)}, [rip${disp(rng.int(-4096, 4096))}]`, NONE, t.name)];
+    }
     const parts: string[] = [];
     const form = rng.int(0, 5);
     if (form !== 0) parts.push(baseReg);
@@ -431,6 +470,53 @@ const GENERATORS: Record<Template['kind'], Gen> = {
     const dv = rng.chance(0.3) ? 0 : Number(BigInt.asIntN(32, rng.interesting(rng.chance(0.5) ? 8 : 32)));
     const dd = rng.chance(0.5) ? ((dv << 24) >> 24) : dv;
     return [insn(`lea ${regName(d, size)}, [${parts.join('+')}${disp(dd)}]`, NONE, t.name)];
+  },
+
+  jcc(t, st) {
+    const { rng } = st;
+    const op = rng.pick(t.mnemonics.flatMap(conds));
+    const plain = TEMPLATES.filter((x) => x.kind === 'plain' && !x.feature && x.forms[0] !== '');
+    const tpl = rng.pick(plain);
+    const inner = genPlain(tpl, st, rng.pick(tpl.sizes));
+    // the inner instruction may not need a CMP first: that would have to go before the branch
+    if (!inner || inner.length !== 1 || (inner[0]!.flags.reads & st.undef) !== 0) return undefined;
+    const reads = op.startsWith('j') && op !== 'jrcxz' && op !== 'jecxz' ? ccReads(op, 'j') : op === 'loop' ? 0 : op.startsWith('loop') ? 0x40 : 0;
+    if (op.startsWith('loop') || op.endsWith('cxz')) {
+      // LOOP decrements RCX; JRCXZ reads it: RCX is never B or X
+      if (st.base === 1 || st.index === 1) return undefined;
+    }
+    return [insn(`${op} 2f`, { ...NONE, reads }, t.name), { ...inner[0]!, maybe: true }, insn('2:', NONE, t.name)];
+  },
+
+  popf(t, st) {
+    const { rng } = st;
+    if (st.rspOff < 8) return undefined;
+    // status flags, DF, and bits POPFQ keeps, ignores or clears (IOPL, NT, AC, ID, RF, VM, reserved);
+    // never TF or IF
+    let v = 0;
+    for (const bit of [0x1, 0x4, 0x10, 0x40, 0x80, 0x400, 0x800, 0x1000, 0x2000, 0x4000, 0x40000, 0x200000]) if (rng.chance(0.5)) v |= bit;
+    for (const bit of [0x2, 0x8, 0x20, 0x8000, 0x10000, 0x20000, 0x400000, 0x80000000]) if (rng.chance(0.1)) v |= bit;
+    st.df = (v & DF) !== 0;
+    return [insn(`push ${v | 0}`, NONE, t.name), insn('popfq', t.flags, t.name)];
+  },
+
+  noncanon(t, st, size) {
+    const { rng } = st;
+    const r = rng.pick(st.free);
+    const hi = rng.pick([0x8000n, 0x7fffn, 0xffff7fffn, 0x00010000n, 0x12345678n]) << 32n;
+    const v = BigInt.asUintN(64, hi | BigInt(rng.u32()));
+    const op = rng.pick(t.mnemonics);
+    const m = `${PTR[size]} [${R64[r]}${disp(rng.int(-64, 64))}]`;
+    const set = insn(`movabs ${R64[r]}, ${hex(v)}`, NONE, t.name);
+    const ss = (i: Insn): Insn => ({ ...i, ssSegment: r === 5 });
+    if (op === 'lods') return [insn(`movabs rsi, ${hex(v)}`, NONE, t.name), insn(`lods${({ 8: 'b', 16: 'w', 32: 'd', 64: 'q' } as const)[size]}`, NONE, t.name)];
+    if (op === 'push') return size === 64 || size === 16 ? [set, ss(insn(`push ${m}`, NONE, t.name))] : undefined;
+    if (op === 'add') return [set, ss(insn(`add ${m}, ${regName(rng.int(0, 3), size)}`, ARITH, t.name))];
+    return [set, ss(insn(rng.chance(0.5) ? `mov ${regName(0, size)}, ${m}` : `mov ${m}, ${regName(0, size)}`, NONE, t.name))];
+  },
+
+  raw(t, st) {
+    return [insn(`.byte ${st.rng.pick(t.mnemonics)}`, NONE, t.name)];
   },
 
   xlat(t, st) {
@@ -462,8 +548,9 @@ export function generateSequence(seed: number, templates: readonly Template[], o
   const maskBefore: number[] = [];
   const emit = (i: Insn) => {
     maskBefore.push(st.undef);
-    insns.push(i);
-    st.undef = afterFlags(st.undef, i.flags);
+    insns.push(annotate(i));
+    const after = afterFlags(st.undef, i.flags);
+    st.undef = i.maybe ? st.undef | after : after;
   };
   const length = rng.int(opts.minLength ?? 3, opts.maxLength ?? 10);
   for (let k = 0; k < length; k++) {

@@ -17,7 +17,7 @@ import { runOnEmulator, type EmulatorStop } from './emulator';
 import { generateSequence, templatesFor, type GenOptions, type Sequence } from './generator';
 import { buildBatch } from './image';
 import { FEATURES, TEMPLATES, type Feature } from './templates';
-import { compareResults, describeScratch, describeSequence, parseTranscript, vectorName } from './transcript';
+import { compareResults, describeScratch, describeSequence, parseTranscript, undefinedFlagDiffs, vectorName } from './transcript';
 
 export interface DiffConfig {
   /** Seed of the first sequence; sequence k has seed (seed + k) mod 2^32. */
@@ -72,6 +72,8 @@ export interface DiffReport {
   timings: { generateMs: number; buildMs: number; wallMs: number; qemuMs: number; emulatorMs: number };
   emulatorInstructions: number;
   templateCounts: Map<string, number>;
+  /** Informational: SDM-undefined flags set differently, by "template FLAG" (see transcript.ts). */
+  undefinedFlags: Map<string, { count: number; exampleSeed: number }>;
 }
 
 export function replayHint(seed: number, count = 1): string {
@@ -94,11 +96,13 @@ export function problems(r: DiffReport): string[] {
   return out;
 }
 
+/** Groups unsupported-instruction stops by mnemonic (and what the engine said about the form). */
 function unsupportedWhat(message: string): string {
   const m = /unsupported instruction (.*?) at 0x[0-9a-f]+/.exec(message);
   if (!m) return message;
-  // group by the mnemonic, keeping what the engine said about the form
-  return m[1]!.replace(/\s*\(([^()]*)\)$/, (_, f: string) => ` (${f.split(' ')[0]} ...)`);
+  const form = /^(.*?)\s*\(([^()]*)\)$/.exec(m[1]!);
+  if (form) return `${form[2]!.split(' ')[0]}: ${form[1]}`;
+  return m[1]!.split(' ')[0]!;
 }
 
 export async function runDiff(cfg: DiffConfig): Promise<DiffReport> {
@@ -107,7 +111,7 @@ export async function runDiff(cfg: DiffConfig): Promise<DiffReport> {
   const dir = mkdtempSync(join(tmpdir(), 'vmscope-diff-'));
   const report: DiffReport = {
     sequences: 0, compared: 0, faulted: 0, mismatches: [], unsupported: [], featureGaps: [], engineStops: [], qemuFailures: [], buildFailures: [],
-    timings: { generateMs: 0, buildMs: 0, wallMs: 0, qemuMs: 0, emulatorMs: 0 }, emulatorInstructions: 0, templateCounts: new Map(),
+    timings: { generateMs: 0, buildMs: 0, wallMs: 0, qemuMs: 0, emulatorMs: 0 }, emulatorInstructions: 0, templateCounts: new Map(), undefinedFlags: new Map(),
   };
   const unsupported = new Map<string, Unsupported>();
   const gaps = new Map<string, FeatureGap>();
@@ -153,6 +157,8 @@ export async function runDiff(cfg: DiffConfig): Promise<DiffReport> {
 
       const qCpu = cpuFeatures(qLines.find((l) => l.startsWith('cpu ')));
       const eCpu = cpuFeatures(emu.cpuLine);
+      if (!qCpu) report.qemuFailures.push(`batch ${b}: no "cpu" line`);
+      if (!eCpu && emu.lines.length > 0) report.engineStops.push(`batch ${b}: no "cpu" line from the engine`);
       const qr = parseTranscript(qLines);
       const er = parseTranscript(emu.lines);
       for (const g of qr.garbage.slice(0, 3)) report.qemuFailures.push(`batch ${b}: unreadable line ${JSON.stringify(g)}`);
@@ -190,6 +196,11 @@ export async function runDiff(cfg: DiffConfig): Promise<DiffReport> {
         report.compared++;
         if (a.exception) report.faulted++;
         const diffs = compareResults(seq, a, c);
+        for (const u of undefinedFlagDiffs(seq, a, c)) {
+          const x = report.undefinedFlags.get(u) ?? { count: 0, exampleSeed: seq.seed };
+          x.count++;
+          report.undefinedFlags.set(u, x);
+        }
         if (cfg.verbose) {
           cfg.log([`seed ${seq.seed} (batch ${b} #${i}): ${diffs.length === 0 ? 'same' : 'DIFFERENT'}`, ...describeSequence(seq, a.exception?.insn),
             `  qemu:     ${a.line}`, `  emulator: ${c.line}`, ...diffs.map((d) => `  ${d}`)].join('\n'));
@@ -217,15 +228,14 @@ export async function runDiff(cfg: DiffConfig): Promise<DiffReport> {
   return report;
 }
 
-/** The features a "cpu <ecx1> <ecx81>" line reports (undefined: no line). */
+/** The features a "cpu <1:ECX> <80000001:ECX> <7:EBX>" line reports (undefined: no line). */
 function cpuFeatures(line: string | undefined): Set<Feature> | undefined {
-  const m = line ? /^cpu ([0-9a-f]{8}) ([0-9a-f]{8})$/.exec(line) : null;
+  const m = line ? /^cpu ([0-9a-f]{8}) ([0-9a-f]{8}) ([0-9a-f]{8})$/.exec(line) : null;
   if (!m) return undefined;
-  const ecx1 = parseInt(m[1]!, 16);
-  const ecx81 = parseInt(m[2]!, 16);
+  const words: Record<number, number> = { 1: parseInt(m[1]!, 16), 0x80000001: parseInt(m[2]!, 16), 7: parseInt(m[3]!, 16) };
   const have = new Set<Feature>();
   for (const [f, d] of Object.entries(FEATURES) as [Feature, (typeof FEATURES)[Feature]][]) {
-    if ((((d.leaf === 1 ? ecx1 : ecx81) >>> d.bit) & 1) === 1) have.add(f);
+    if (((words[d.leaf]! >>> d.bit) & 1) === 1) have.add(f);
   }
   return have;
 }
@@ -239,5 +249,7 @@ export function summary(cfg: DiffConfig, r: DiffReport): string {
     `  compared ${r.compared} (${r.faulted} ended in an exception), mismatches ${r.mismatches.length}, unsupported ${r.unsupported.reduce((x, u) => x + u.count, 0)}, cpu-model gaps ${r.featureGaps.reduce((x, g) => x + g.count, 0)}, engine stops ${r.engineStops.length}, qemu failures ${r.qemuFailures.length}, build failures ${r.buildFailures.length}`,
     `  time: total ${(t.wallMs / 1000).toFixed(1)} s; generate ${(t.generateMs / 1000).toFixed(1)} s, assemble ${(t.buildMs / 1000).toFixed(1)} s, qemu ${(t.qemuMs / 1000).toFixed(1)} s, engine ${(t.emulatorMs / 1000).toFixed(1)} s (${(r.emulatorInstructions / 1e6).toFixed(1)} M instructions, in parallel with qemu)`,
     `  instruction mix: ${mix}`,
+    `  SDM-undefined flags set differently from QEMU (not failures; "template flag count (example seed)"): ${
+      [...r.undefinedFlags.entries()].sort((a, b) => b[1].count - a[1].count).map(([k, v]) => `${k} ${v.count} (${v.exampleSeed})`).join(', ') || 'none'}`,
   ].join('\n');
 }

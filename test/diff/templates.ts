@@ -11,6 +11,7 @@
 //   x   a second destination register (XCHG/XADD's register operand)
 //   i   immediate of the operand size (64-bit: imm32, sign-extended)
 //   c   an 8-bit count (BT* bit offsets: masked to the operand width)
+//   sm  source memory
 //   s8 / s16 / s32   a source of that size (MOVZX, MOVSX, MOVSXD)
 //   ''  no operands
 // `{cc}` in a mnemonic expands to each condition code (flags.ts CONDITIONS).
@@ -18,7 +19,7 @@
 // set-up, the stack) name a `kind` that generator.ts implements.
 
 import {
-  ALL_READ, ARITH, ARITH_CF, BSF, BT, CARRY_FLIP, CARRY_SET, DIV, INCDEC, LAHF, LOGIC, MUL, NONE, SAHF, ZF_ONLY,
+  ALL_READ, ARITH, ARITH_CF, BSF, BT, CARRY_FLIP, CARRY_SET, CF, DIV, INCDEC, LAHF, LOGIC, MUL, NONE, OF, SAHF, STATUS, ZF_ONLY,
   type FlagEffect,
 } from './flags';
 
@@ -36,9 +37,13 @@ export type Kind =
   | 'string'     // MOVS/STOS/LODS/SCAS/CMPS, optionally REP/REPE/REPNE
   | 'push'
   | 'pop'
-  | 'lea'        // any base/index registers, 64- or 32-bit addressing
+  | 'lea'        // any base/index registers, 64- or 32-bit addressing, RIP-relative
   | 'xlat'       // only when RBX is the base register
-  | 'movabs';
+  | 'movabs'
+  | 'jcc'        // Jcc/LOOPcc/JRCXZ over one plain instruction
+  | 'popf'       // PUSH imm32; POPFQ (status flags, DF, and the bits POPF ignores or keeps)
+  | 'noncanon'   // a memory access through a non-canonical address: #GP(0), or #SS(0) via RBP
+  | 'raw';       // fixed byte strings (mnemonics hold them): invalid opcodes, LOCK misuse
 
 export interface Template {
   /** Name in reports and in VMSCOPE_DIFF_ONLY / VMSCOPE_DIFF_EXCLUDE. */
@@ -52,18 +57,32 @@ export interface Template {
   lock?: boolean;
   /** The CPUID feature it needs (the runner compares both CPUs' answers). */
   feature?: Feature;
-  /** Relative frequency. */
+  /** Relative frequency (templates that end a sequence with #UD are rare). */
   weight: number;
 }
 
-/** CPUID feature bits instructions depend on: leaf, register, bit. */
+/**
+ * CPUID feature bits instructions depend on (the image prints CPUID.1:ECX,
+ * CPUID.80000001:ECX and CPUID.7:EBX). Where both CPUs lack a feature, its
+ * instructions must raise #UD on both (LZCNT/TZCNT: run as BSR/BSF).
+ */
 export const FEATURES = {
   cx16: { name: 'CMPXCHG16B (CPUID.1:ECX[13])', leaf: 1, bit: 13 },
+  sse42: { name: 'CRC32 / SSE4.2 (CPUID.1:ECX[20])', leaf: 1, bit: 20 },
+  movbe: { name: 'MOVBE (CPUID.1:ECX[22])', leaf: 1, bit: 22 },
+  popcnt: { name: 'POPCNT (CPUID.1:ECX[23])', leaf: 1, bit: 23 },
+  avx: { name: 'AVX / VEX (CPUID.1:ECX[28])', leaf: 1, bit: 28 },
   lahf: { name: 'LAHF/SAHF in 64-bit mode (CPUID.80000001:ECX[0])', leaf: 0x80000001, bit: 0 },
+  abm: { name: 'LZCNT (CPUID.80000001:ECX[5])', leaf: 0x80000001, bit: 5 },
+  bmi1: { name: 'BMI1: TZCNT, ANDN (CPUID.7:EBX[3])', leaf: 7, bit: 3 },
+  bmi2: { name: 'BMI2: SHLX, RORX (CPUID.7:EBX[8])', leaf: 7, bit: 8 },
+  adx: { name: 'ADX: ADCX, ADOX (CPUID.7:EBX[19])', leaf: 7, bit: 19 },
 } as const;
 export type Feature = keyof typeof FEATURES;
 
 const ALL: readonly Size[] = [8, 16, 32, 64];
+/** For instructions expected to raise #UD here: whatever they would do to the flags is not compared. */
+const UNKNOWN: FlagEffect = { reads: 0, defines: 0, undef: STATUS };
 const WIDE: readonly Size[] = [16, 32, 64];
 
 export const TEMPLATES: readonly Template[] = [
@@ -123,6 +142,33 @@ export const TEMPLATES: readonly Template[] = [
   { name: 'push', mnemonics: ['push'], kind: 'push', forms: [], sizes: [16, 64], flags: NONE, weight: 3 },
   { name: 'pushf', mnemonics: ['pushfq'], kind: 'push', forms: [], sizes: [64], flags: ALL_READ, weight: 1 },
   { name: 'pop', mnemonics: ['pop'], kind: 'pop', forms: [], sizes: [16, 64], flags: NONE, weight: 3 },
+
+  // control flow inside a sequence
+  { name: 'jcc', mnemonics: ['j{cc}', 'loop', 'loope', 'loopne', 'jrcxz', 'jecxz'], kind: 'jcc', forms: [], sizes: [64], flags: NONE, weight: 3 },
+  { name: 'popf', mnemonics: ['popfq'], kind: 'popf', forms: [], sizes: [64], flags: { reads: 0, defines: STATUS, undef: 0 }, weight: 1 },
+
+  // exceptions: non-canonical addresses, invalid encodings
+  { name: 'noncanon', mnemonics: ['mov', 'add', 'push', 'lods'], kind: 'noncanon', forms: [], sizes: ALL, flags: NONE, weight: 0.5 },
+  {
+    name: 'invalid', kind: 'raw', forms: [], sizes: [64], flags: NONE, weight: 0.5,
+    mnemonics: [
+      '0x06', '0x07', '0x0e', '0x16', '0x17', '0x1e', '0x1f', '0x27', '0x2f', '0x37', '0x3f', '0x60', '0x61', '0xce',
+      '0xd4, 0x0a', '0xd5, 0x0a', '0xd6', '0x0f, 0x0b', '0x0f, 0xb9, 0xc0', '0x82, 0xc0, 0x01',
+      '0x9a, 0, 0, 0, 0, 0, 0', '0xea, 0, 0, 0, 0, 0, 0',
+      '0xf0, 0x90', '0xf0, 0x01, 0xc0',
+    ],
+  },
+
+  // instructions qemu64 does not have: #UD on both, unless both CPUs report the feature
+  { name: 'popcnt', mnemonics: ['popcnt'], kind: 'plain', forms: ['dr,s'], sizes: WIDE, flags: UNKNOWN, feature: 'popcnt', weight: 0.15 },
+  { name: 'movbe', mnemonics: ['movbe'], kind: 'plain', forms: ['dr,sm', 'dm,sr'], sizes: WIDE, flags: NONE, feature: 'movbe', weight: 0.15 },
+  { name: 'crc32', mnemonics: ['crc32'], kind: 'plain', forms: ['dr,s'], sizes: [32, 64], flags: NONE, feature: 'sse42', weight: 0.15 },
+  { name: 'lzcnt', mnemonics: ['lzcnt'], kind: 'bsf', forms: [], sizes: WIDE, flags: BSF, feature: 'abm', weight: 0.5 },
+  { name: 'tzcnt', mnemonics: ['tzcnt'], kind: 'bsf', forms: [], sizes: WIDE, flags: BSF, feature: 'bmi1', weight: 0.5 },
+  { name: 'andn', mnemonics: ['andn'], kind: 'plain', forms: ['dr,sr,s'], sizes: [32, 64], flags: UNKNOWN, feature: 'bmi1', weight: 0.15 },
+  { name: 'shlx', mnemonics: ['shlx', 'sarx', 'shrx'], kind: 'plain', forms: ['dr,s,sr'], sizes: [32, 64], flags: NONE, feature: 'bmi2', weight: 0.15 },
+  { name: 'adcx', mnemonics: ['adcx', 'adox'], kind: 'plain', forms: ['dr,s'], sizes: [32, 64], flags: { reads: CF | OF, defines: 0, undef: CF | OF }, feature: 'adx', weight: 0.15 },
+  { name: 'vzeroupper', mnemonics: ['0xc5, 0xf8, 0x77'], kind: 'raw', forms: [], sizes: [64], flags: NONE, feature: 'avx', weight: 0.15 },
 
   // strings
   { name: 'string', mnemonics: ['movs', 'stos', 'lods'], kind: 'string', forms: [], sizes: ALL, flags: NONE, weight: 3 },
