@@ -55,6 +55,8 @@ export class WatchSet {
   }
 
   get size(): number { return this.watches.length; }
+  /** A watched page was written since the last check. */
+  get pending(): boolean { return this.hit; }
 
   /** Replaces the watches. `locate` gives the physical address of a guest virtual one (undefined: unmapped). */
   set(list: DataWatch[], locate: (gva: bigint) => number | undefined): DataWatchResult[] {

@@ -60,6 +60,36 @@ export function buildGuest(name: string, body: string): Guest {
   };
 }
 
+/**
+ * A 64 KiB real-mode ROM (flat image ending at the reset vector, entered at
+ * F000:FFF0) from 16-bit Intel-syntax code placed at 0xF0000, plus an ELF of
+ * it for symbols and lines (launch attribute "symbols"). The body must end
+ * with the reset vector: `.org 0xfff0` then a far jump.
+ */
+export function buildRom(name: string, body: string): Guest & { rom: string } {
+  const dir = mkdtempSync(join(tmpdir(), `vmscope-dap-${name}-`));
+  const source = join(dir, `${name}.S`);
+  const text = `.intel_syntax noprefix\n.code16\n.globl _start\n.text\n_start:\n${body}\n.org 0x10000\n`;
+  writeFileSync(source, text);
+  const obj = join(dir, `${name}.o`);
+  const elf = join(dir, `${name}.elf`);
+  const rom = join(dir, `${name}.bin`);
+  execFileSync('as', ['--32', '-g', '-o', obj, source], { stdio: 'pipe' });
+  execFileSync('ld', ['-m', 'elf_i386', '-Ttext', '0xf0000', '-e', '_start', '-o', elf, obj], { stdio: 'pipe' });
+  execFileSync('ld', ['-m', 'elf_i386', '-Ttext', '0xf0000', '-e', '_start', '--oformat', 'binary', '-o', rom, obj], { stdio: 'pipe' });
+  const nm = execFileSync('nm', [elf], { encoding: 'utf8' });
+  const lines = text.split('\n');
+  return {
+    elf, rom, source,
+    line(needle) { return lines.findIndex((l) => l.includes(needle)) + 1; },
+    symbol(sym) {
+      const row = nm.split('\n').find((l) => l.trim().endsWith(' ' + sym));
+      if (!row) throw new Error(`no symbol ${sym} in ${name}.elf`);
+      return BigInt('0x' + row.trim().split(/\s+/)[0]);
+    },
+  };
+}
+
 /** initialize + launch + configurationDone, and the first stopped event. */
 export async function launchStopped(dc: DebugClient, args: Record<string, unknown>, configure?: () => Promise<unknown>): Promise<DebugProtocol.StoppedEvent> {
   const stopped = dc.waitForEvent('stopped') as Promise<DebugProtocol.StoppedEvent>;

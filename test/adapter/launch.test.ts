@@ -3,12 +3,12 @@
 // refused with the loader's message while the adapter stays up, serial
 // output as stdout events and the guest's exit status.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { startSession, launchStopped, pc, errorOf, ROOT } from './helpers';
+import { startSession, launchStopped, pc, errorOf, ROOT, continueToStop as continueStop } from './helpers';
 import { guest } from './guests';
 
 describe('launch', () => {
@@ -75,5 +75,41 @@ describe('launch', () => {
     expect(text).toContain('kernel: hello from 32-bit protected mode');
     expect(text).toContain('user: hello from ring 3');
     expect(text).toContain('kernel: exit(0)');
+  });
+
+  it('debugs the hello sample by source line: 32-bit protected mode, then ring 3 in long mode', async () => {
+    const program = join(ROOT, 'samples/hello/hello.elf');
+    const source = join(ROOT, 'samples/hello/hello.S'); // the image records its DWARF directory as "."
+    const text = readFileSync(source, 'utf8').split('\n');
+    const line = (needle: RegExp): number => text.findIndex((l) => needle.test(l)) + 1;
+    const print32 = line(/^print32:/) + 1;
+    const user = line(/^user_main:/) + 1;
+    let bps!: DebugProtocol.SetBreakpointsResponse;
+    await launchStopped(dc, { program }, async () => {
+      bps = await dc.setBreakpointsRequest({ source: { path: source }, breakpoints: [{ line: print32 }, { line: user }] });
+    });
+    expect(bps.body.breakpoints.map((b) => [b.verified, b.line])).toEqual([[true, print32], [true, user]]);
+    await continueStop(dc);
+    let st = await dc.stackTraceRequest({ threadId: 1 });
+    expect(st.body.stackFrames[0]).toMatchObject({ name: 'print32', line: print32, source: { path: source } });
+    expect((await dc.threadsRequest()).body.threads[0]!.name).toBe('vCPU 0 (ring 0, protected)');
+    const scopes = await dc.scopesRequest({ frameId: st.body.stackFrames[0]!.id });
+    const general = (await dc.variablesRequest({ variablesReference: scopes.body.scopes[0]!.variablesReference })).body.variables;
+    expect(general.map((v) => v.name).slice(0, 3)).toEqual(['eax', 'ecx', 'edx']);
+    expect(general.find((v) => v.name === 'eflags')).toBeDefined();
+    // Remove the print32 breakpoint; on to ring 3.
+    await dc.setBreakpointsRequest({ source: { path: source }, breakpoints: [{ line: user }] });
+    await continueStop(dc);
+    st = await dc.stackTraceRequest({ threadId: 1 });
+    expect(st.body.stackFrames[0]).toMatchObject({ name: 'user_main', line: user });
+    expect((await dc.threadsRequest()).body.threads[0]!.name).toBe('vCPU 0 (ring 3, long)');
+    const stepped = dc.waitForEvent('stopped');
+    await dc.nextRequest({ threadId: 1 });
+    await stepped;
+    expect((await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames[0]!.line).toBe(user + 1);
+    const exited = dc.waitForEvent('exited') as Promise<DebugProtocol.ExitedEvent>;
+    await dc.setBreakpointsRequest({ source: { path: source }, breakpoints: [] });
+    await dc.continueRequest({ threadId: 1 });
+    expect((await exited).body.exitCode).toBe(1);
   });
 });

@@ -4,7 +4,7 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { startSession, launchStopped, pc, stepInstruction, continueToStop, register } from './helpers';
+import { startSession, launchStopped, pc, stepInstruction, continueToStop, register, buildRom } from './helpers';
 import { guest } from './guests';
 
 describe('stepping and breakpoints', () => {
@@ -123,5 +123,37 @@ describe('stepping and breakpoints', () => {
     // The adapter's own bound is one run slice (about 8 ms); the median includes two processes' IPC.
     expect(times[2]!).toBeLessThan(50);
     expect(times[4]!).toBeLessThan(150);
+  });
+
+  it('stops at breakpoints in real mode, where RIP is an offset from the CS base', async () => {
+    const g = buildRom('realmode', `
+        mov ax, 0x1234
+        xor cx, cx
+count:
+        add cx, 1
+        cmp cx, 3
+        jne count
+done:
+        hlt
+.org 0xfff0
+reset:
+        jmp 0xf000:0
+`);
+    const ev = await launchStopped(dc, { program: g.rom, symbols: [g.elf] }, () => dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'count' }] }));
+    expect(ev.body.reason).toBe('entry');
+    expect(await pc(dc)).toBe(0xfffffff0n); // F000:FFF0 with the reset CS base 0xFFFF0000
+    expect((await dc.threadsRequest()).body.threads[0]!.name).toBe('vCPU 0 (ring 0, real)');
+    const hits: bigint[] = [];
+    for (let i = 0; i < 3; i++) {
+      expect((await continueToStop(dc)).body.reason).toBe('function breakpoint');
+      hits.push(await register(dc, 'cx'));
+    }
+    expect(hits).toEqual([0n, 1n, 2n]);
+    expect(await pc(dc)).toBe(g.symbol('count'));
+    expect(await register(dc, 'eip')).toBe(g.symbol('count') - 0xf0000n);
+    const st = await dc.stackTraceRequest({ threadId: 1 });
+    expect(st.body.stackFrames[0]).toMatchObject({ name: 'count', line: g.line('add cx, 1'), source: { path: g.source } });
+    await stepInstruction(dc);
+    expect(await pc(dc)).toBe(g.symbol('count') + 3n);
   });
 });
