@@ -488,6 +488,15 @@ const GENERATORS: Record<Template['kind'], Gen> = {
     return [insn(`${op} 2f`, { ...NONE, reads }, t.name), { ...inner[0]!, maybe: true }, insn('2:', NONE, t.name)];
   },
 
+  callret(t, st) {
+    const ret = st.rng.pick(t.mnemonics);
+    const pop = ret === 'ret' ? 0 : Number(ret.slice(4));
+    // CALL pushes 8 bytes (the address of the JMP: the same image runs on both); RET imm16 drops more
+    if (st.rspOff < 8 || st.rspOff + pop > SCRATCH_BYTES) return undefined;
+    st.rspOff += pop;
+    return [insn('call 3f', NONE, t.name), insn('jmp 4f', NONE, t.name), insn(`3: ${ret}`, NONE, t.name), insn('4:', NONE, t.name)];
+  },
+
   popf(t, st) {
     const { rng } = st;
     if (st.rspOff < 8) return undefined;

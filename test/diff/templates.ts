@@ -41,6 +41,7 @@ export type Kind =
   | 'xlat'       // only when RBX is the base register
   | 'movabs'
   | 'jcc'        // Jcc/LOOPcc/JRCXZ over one plain instruction
+  | 'callret'    // CALL to a RET (or RET imm16) that returns to a JMP past it
   | 'popf'       // PUSH imm32; POPFQ (status flags, DF, and the bits POPF ignores or keeps)
   | 'noncanon'   // a memory access through a non-canonical address: #GP(0), or #SS(0) via RBP
   | 'raw';       // fixed byte strings (mnemonics hold them): invalid opcodes, LOCK misuse
@@ -143,8 +144,9 @@ export const TEMPLATES: readonly Template[] = [
   { name: 'pushf', mnemonics: ['pushfq'], kind: 'push', forms: [], sizes: [64], flags: ALL_READ, weight: 1 },
   { name: 'pop', mnemonics: ['pop'], kind: 'pop', forms: [], sizes: [16, 64], flags: NONE, weight: 3 },
 
-  // control flow inside a sequence
+  // control flow inside a sequence (the pushed return address is the same on both: same image)
   { name: 'jcc', mnemonics: ['j{cc}', 'loop', 'loope', 'loopne', 'jrcxz', 'jecxz'], kind: 'jcc', forms: [], sizes: [64], flags: NONE, weight: 3 },
+  { name: 'callret', mnemonics: ['ret', 'ret 8', 'ret 16'], kind: 'callret', forms: [], sizes: [64], flags: NONE, weight: 1 },
   { name: 'popf', mnemonics: ['popfq'], kind: 'popf', forms: [], sizes: [64], flags: { reads: 0, defines: STATUS, undef: 0 }, weight: 1 },
 
   // exceptions: non-canonical addresses, invalid encodings
