@@ -58,7 +58,7 @@ export function makeEvalEnv(target: Target, cpu: number): EvalEnv {
   const getRegs = (): Map<string, RegisterValue> => (regs ??= registerMap(target, cpu));
   const symbols = target.image?.symbols ?? [];
   return {
-    register: (name) => registerValue(getRegs(), name),
+    register: (name) => target.readRegister?.(cpu, name) ?? registerValue(getRegs(), name),
     segmentBase: (seg) => registerValue(getRegs(), `${seg}.base`),
     symbol: (name) => symbols.find((s) => s.name === name)?.address,
     readMemory: (address, size) => {
@@ -68,6 +68,6 @@ export function makeEvalEnv(target: Target, cpu: number): EvalEnv {
       for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(r.data[i]!);
       return v;
     },
-    defaultSize: target.cpuInfo(cpu).bits === 64 ? 8 : target.cpuInfo(cpu).bits === 32 ? 4 : 2,
+    get defaultSize() { const bits = target.cpuInfo(cpu).bits; return bits === 64 ? 8 : bits === 32 ? 4 : 2; },
   };
 }

@@ -35,6 +35,8 @@ export interface RunHost {
 const STEP_LIMIT_MS = 10_000;
 const STEP_LIMIT_INSNS = 5_000_000;
 const CALL_LIKE = new Set(['call', 'syscall', 'int']);
+/** Longest a loop of resumes or single steps runs without giving the event loop a turn. */
+const YIELD_MS = 8;
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -85,7 +87,14 @@ export class RunController {
     const { target, breakpoints } = this.host;
     const addrs = breakpoints.addresses();
     target.setBreakpoints(until ? [...addrs, until.address] : addrs);
+    let lastYield = performance.now();
     for (;;) {
+      // Breakpoints whose condition is false resume at once: let pause and other requests in now and then.
+      if (performance.now() - lastYield > YIELD_MS) {
+        await tick();
+        lastYield = performance.now();
+        if (this.cancelled) return { stop: { reason: 'pause', cpu: 0 } };
+      }
       const stop = await target.resume();
       if (stop.reason === 'breakpoint') {
         const arrived = until && stop.address === until.address && stop.cpu === until.cpu && until.ok();
@@ -148,13 +157,17 @@ export class RunController {
 
   /** Bookkeeping for the single-stepping loops: bounds and yields. */
   private budget(): { over: () => Promise<string | undefined> } {
-    const start = Date.now();
+    const start = performance.now();
+    let lastYield = start;
     let n = 0;
     return {
       over: async () => {
-        if (++n % 4096 !== 0) return undefined;
+        if (++n % 256 !== 0) return undefined;
+        const now = performance.now();
+        if (now - lastYield < YIELD_MS) return undefined;
         await tick(); // let pause, cancel and other requests in
-        if (n >= STEP_LIMIT_INSNS || Date.now() - start > STEP_LIMIT_MS) return `${n} instructions`;
+        lastYield = performance.now();
+        if (n >= STEP_LIMIT_INSNS || now - start > STEP_LIMIT_MS) return `${n} instructions`;
         return undefined;
       },
     };

@@ -256,8 +256,19 @@ export class VmscopeSession extends LoggingDebugSession {
 
   /** After launch or restart: stop on entry, or run. */
   private begin(): void {
-    if (this.config!.stopOnEntry) this.report({ stop: { reason: 'entry', cpu: 0 } });
-    else void this.go(() => this.run.continue());
+    if (this.config!.stopOnEntry) { this.report({ stop: { reason: 'entry', cpu: 0 } }); return; }
+    // A breakpoint on the very first instruction: a resume starts by stepping past the breakpoint
+    // it stands on (that is how continuing from one works), so decide about this one here.
+    const entry = this.target!.pc(0);
+    if (this.breakpoints.has(entry)) {
+      const d = this.breakpoints.decide(entry, (e) => evaluateExpression(e, makeEvalEnv(this.need(), 0)).value);
+      for (const l of [...d.logs, ...d.errors]) this.sendEvent(new OutputEvent(l + '\n', 'console'));
+      if (d.stop) {
+        this.report({ stop: { reason: 'breakpoint', cpu: 0, address: entry }, hitIds: d.ids, ...(d.kind ? { bpKind: d.kind } : {}) });
+        return;
+      }
+    }
+    void this.go(() => this.run.continue());
   }
 
   private async stopTarget(): Promise<void> {

@@ -64,7 +64,7 @@ export function exceptionInfo(r: Reported, target: Target): DebugProtocol.Except
       exceptionId: id,
       description: d.description,
       breakMode: 'always',
-      details: { message, typeName: s.record.type === 'exception' ? s.record.name : id, evaluateName: '', stackTrace: '' },
+      details: { message, typeName: s.record.type === 'exception' ? s.record.name : id },
     };
   }
   if (s.reason === 'fatal') {

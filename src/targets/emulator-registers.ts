@@ -145,6 +145,34 @@ export function registerGroups(cpu: Cpu, hooks: RegisterViewHooks): RegisterGrou
   return [generalGroup(cpu, hooks), segmentGroup(cpu), controlGroup(cpu), msrGroup(cpu)];
 }
 
+/**
+ * The common registers by name without building every group (breakpoint
+ * conditions evaluate on each hit): GPRs and their parts, RIP, RFLAGS, CRn,
+ * EFER. Undefined for anything else (the caller falls back to the groups).
+ */
+export function readRegisterByName(cpu: Cpu, rawName: string): bigint | undefined {
+  const name = rawName.toLowerCase();
+  const g = gprAlias(name);
+  if (g) {
+    const v = gpr64(cpu, g.index);
+    return g.high ? (v >> 8n) & 0xffn : v & ((1n << BigInt(g.bits)) - 1n);
+  }
+  switch (name) {
+    case 'rip': return BigInt.asUintN(64, BigInt(cpu.rip));
+    case 'eip': return BigInt(cpu.rip >>> 0);
+    case 'ip': return BigInt(cpu.rip & 0xffff);
+    case 'rflags': case 'eflags': return BigInt(cpu.rflags >>> 0);
+    case 'flags': return BigInt(cpu.rflags & 0xffff);
+    case 'cr0': return BigInt(cpu.cr0 >>> 0);
+    case 'cr2': return numToU64(cpu.cr2, cpu.longMode);
+    case 'cr3': return (BigInt(cpu.cr3hi >>> 0) << 32n) | BigInt(cpu.cr3lo >>> 0);
+    case 'cr4': return BigInt(cpu.cr4 >>> 0);
+    case 'cr8': return BigInt(cpu.cr8 >>> 0);
+    case 'efer': return BigInt(cpu.efer >>> 0);
+    default: return undefined;
+  }
+}
+
 // ---- writes ---------------------------------------------------------------
 
 function u64(v: bigint): bigint { return v & MASK64; }

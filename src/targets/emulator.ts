@@ -23,7 +23,7 @@ import type {
   AddressSpace, CpuInfo, DataWatch, DataWatchResult, ExitReasonNames, MemoryRegion, RegisterGroup, StopEvent, Target,
   TargetCapabilities, ThreadInfo, WalkInfo,
 } from './target';
-import { registerGroups, setRegisterByName, gpr64 } from './emulator-registers';
+import { registerGroups, setRegisterByName, gpr64, readRegisterByName } from './emulator-registers';
 import {
   readGva, readGpa, writeGva, writeGpa, translateGva, memoryMapGva, memoryMapGpa, gvaToLinear, debuggerTranslate,
   type PhysView,
@@ -381,6 +381,10 @@ export class EmulatorTarget implements Target {
       const la = gvaToLinear(c, a);
       return la !== undefined && debuggerTranslate(c, la) !== undefined && this.readMemory(n, 'gva', a, 1).data.length === 1;
     } });
+  }
+
+  readRegister(n: number, name: string): bigint | undefined {
+    return readRegisterByName(this.cpu(n), name);
   }
 
   setRegister(n: number, name: string, value: bigint): void {

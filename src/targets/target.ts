@@ -167,6 +167,8 @@ export interface Target {
   /** Linear address of the next instruction of a vCPU (see the address conventions above). */
   pc(cpu: number): bigint;
   registers(cpu: number): RegisterGroup[];
+  /** Optional fast path for one register by name (conditions evaluate on every hit); undefined → use registers(). */
+  readRegister?(cpu: number, name: string): bigint | undefined;
   /** Sets a register by name ("rax", "eax", "rip", "cr0", "msr:0xc0000082", ...); throws with a message when it cannot. */
   setRegister(cpu: number, name: string, value: bigint): void;
 

@@ -51,6 +51,15 @@ describe('stepping and breakpoints', () => {
     expect(await pc(dc)).toBe(g.symbol('after_call'));
   });
 
+  it('stops at a breakpoint on the entry instruction when not stopping on entry', async () => {
+    const g = guest('main');
+    const ev = await launchStopped(dc, { program: g.elf, stopOnEntry: false }, () => dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: '_start' }] }));
+    expect(ev.body.reason).toBe('function breakpoint');
+    expect(await pc(dc)).toBe(g.symbol('_start'));
+    await stepInstruction(dc);
+    expect(await register(dc, 'rsp')).toBe(0x80000n);
+  });
+
   it('steps by source line when the image has DWARF lines', async () => {
     const g = guest('main');
     await launchStopped(dc, { program: g.elf });
@@ -123,6 +132,21 @@ describe('stepping and breakpoints', () => {
     // The adapter's own bound is one run slice (about 8 ms); the median includes two processes' IPC.
     expect(times[2]!).toBeLessThan(50);
     expect(times[4]!).toBeLessThan(150);
+  });
+
+  it('pauses while a breakpoint whose condition stays false keeps firing', async () => {
+    const g = guest('main');
+    await launchStopped(dc, { program: g.elf }, () => dc.setBreakpointsRequest({
+      source: { path: g.source }, breakpoints: [{ line: g.line('add rcx, 1'), condition: 'rcx == 0xffffffff' }],
+    }));
+    await dc.continueRequest({ threadId: 1 });
+    await new Promise((r) => setTimeout(r, 200));
+    const stopped = dc.waitForEvent('stopped') as Promise<DebugProtocol.StoppedEvent>;
+    const t0 = performance.now();
+    await dc.pauseRequest({ threadId: 1 });
+    expect((await stopped).body.reason).toBe('pause');
+    expect(performance.now() - t0).toBeLessThan(150);
+    expect(await register(dc, 'rcx')).toBeGreaterThan(100n); // it ran meanwhile
   });
 
   it('stops at breakpoints in real mode, where RIP is an offset from the CS base', async () => {
