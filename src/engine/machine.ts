@@ -22,6 +22,9 @@ import { hexNum } from '../common/hex';
 import { buildAcpiTables } from './devices/acpi';
 import { attachLocalApic } from './x86/exec/system-msr';
 import { setCpuidTopology } from './x86/exec/cpuid';
+import { exitReasonName } from './vmx/exit-reasons';
+
+const hex64 = (v: bigint): string => '0x' + BigInt.asUintN(64, v).toString(16);
 
 /**
  * Under QEMU, SeaBIOS keeps the top 128 KiB of RAM for itself and the Multiboot
@@ -209,6 +212,15 @@ export class Machine implements VirtualClock {
         ...(errorCode >= 0 ? { errorCode } : {}),
         ...(cr2 !== undefined ? { cr2: hexNum(cr2) } : {}),
       }),
+      // VMX (src/engine/vmx): VM exits, entries and failed entries as trace records.
+      vmexit: (cpu, e) => this.observed && this.emit({
+        type: 'vmexit', ...this.base(cpu), reason: exitReasonName(e.reason), reasonCode: e.reason,
+        qualification: hex64(e.qualification), guestRip: hex64(e.guestRip),
+        ...(e.guestPhysical !== undefined ? { guestPhysical: hex64(e.guestPhysical) } : {}),
+        ...(e.guestLinear !== undefined ? { guestLinear: hex64(e.guestLinear) } : {}),
+      }),
+      vmentry: (cpu, launch) => this.observed && this.emit({ type: 'vmentry', ...this.base(cpu), launch }),
+      vmentryFailure: (cpu, f) => this.observed && this.emit({ type: 'vmentry-failure', ...this.base(cpu), ...f }),
     };
   }
 

@@ -85,10 +85,19 @@ function entryPhys(lo: number, hi: number): number {
 }
 
 /**
- * Walks the paging structures for linear address `la` (a number below 2^48,
- * or below 2^32 outside long mode). With paging off, identity.
+ * Guest-physical → host-physical for the walk's own accesses to paging
+ * structures (VMX non-root with EPT; see vmx/mmu.ts). `write` is true for
+ * accessed/dirty-flag updates. It may throw to end the access (a VM exit).
  */
-export function walk(mem: PhysicalMemory, r: PagingRegs, la: number, acc: Access, sideEffects: boolean): WalkResult {
+export type TableTranslator = (gpa: number, write: boolean) => number;
+
+/**
+ * Walks the paging structures for linear address `la` (a number below 2^48,
+ * or below 2^32 outside long mode). With paging off, identity. Entry
+ * addresses in the result are the (guest-)physical addresses the tables name;
+ * with `tr`, memory is read and written at tr(address).
+ */
+export function walk(mem: PhysicalMemory, r: PagingRegs, la: number, acc: Access, sideEffects: boolean, tr?: TableTranslator): WalkResult {
   const mode = pagingMode(r);
   const res: WalkResult = { ok: true, pa: la, pageSize: 4096, perm: 63, global: false, levels: [], errorCode: 0 };
   if (mode === 'none') { res.pageSize = 4096; return res; }
@@ -133,8 +142,9 @@ export function walk(mem: PhysicalMemory, r: PagingRegs, la: number, acc: Access
     const bits = mode === 'pae' && lvl === 0 ? 2 : entrySize === 4 ? 10 : 9;
     const index = Math.floor(la / 2 ** shift) % (1 << bits);
     const entryAddr = tableAddr + index * entrySize;
-    const lo = mem.read32(entryAddr);
-    const hi = entrySize === 8 ? mem.read32(entryAddr + 4) : 0;
+    const hostAddr = tr ? tr(entryAddr, false) : entryAddr;
+    const lo = mem.read32(hostAddr);
+    const hi = entrySize === 8 ? mem.read32(hostAddr + 4) : 0;
     const level: WalkLevel = { name, entryAddr, lo, hi, leaf: false };
     res.levels.push(level);
 
@@ -166,7 +176,7 @@ export function walk(mem: PhysicalMemory, r: PagingRegs, la: number, acc: Access
       if (nxe && entrySize === 8 && (hi & 0x80000000)) nx = true;
     }
     if (sideEffects && !isPdpteOfPae && !(lo & PTE_A)) {
-      mem.write32(entryAddr, lo | PTE_A);
+      mem.write32(tr ? tr(entryAddr, true) : entryAddr, lo | PTE_A);
       level.lo = lo | PTE_A;
     }
 
@@ -200,7 +210,7 @@ export function walk(mem: PhysicalMemory, r: PagingRegs, la: number, acc: Access
 
       let dirty = (lo & PTE_D) !== 0;
       if (acc.write && !dirty && sideEffects) {
-        mem.write32(entryAddr, lo | PTE_A | PTE_D);
+        mem.write32(tr ? tr(entryAddr, true) : entryAddr, lo | PTE_A | PTE_D);
         level.lo = lo | PTE_A | PTE_D;
         dirty = true;
       }

@@ -8,7 +8,7 @@ import { Decoder, DecoderOptions, DecoderError, FlowControl, Instruction, Mnemon
 import type { Cpu } from './cpu';
 import { laAdd } from './cpu';
 import { unsupportedHandler } from './unsupported';
-import { lookup, lookupForm, type Handler, type Ctx } from './registry';
+import { lookup, lookupForm, handlerWrap, type Handler, type Ctx } from './registry';
 import { CpuFault, UD } from './fault';
 import './exec';
 import { emitInline, emitBranch, ARITH_FLAGS } from './jit/emit';
@@ -154,6 +154,7 @@ function compileOne(ins: Instruction, ctx: Ctx): Handler {
   const c = lookupForm(ins.code) ?? lookup(ins.mnemonic);
   if (!c) return unsupportedHandler(ins, ctx);
   const h = c(ins, ctx);
-  return h;
+  const wrap = handlerWrap.fn; // VMX non-root interception (vmx/intercepts.ts)
+  return wrap ? wrap(ins, ctx, h) : h;
 }
 

@@ -27,6 +27,7 @@ import type { CpuInterruptLines } from '../devices/types';
 import type { CpuMode, RingVia } from '../../common/trace';
 import { compileBlock, jitBlock, JIT_THRESHOLD, type Block } from './compile';
 import { deliverEvent, EventKind } from './interrupts';
+import { VmxState, VmExitSignal, vmxHooks } from '../vmx/state';
 
 const TLB_BITS = 10;
 const TLB_SIZE = 1 << TLB_BITS;
@@ -56,9 +57,24 @@ export interface CpuEvents {
   ring(cpu: Cpu, from: number, to: number, via: RingVia, rip?: number): void;
   mode(cpu: Cpu, from: CpuMode, to: CpuMode): void;
   exception(cpu: Cpu, vector: number, errorCode: number, cr2: number | undefined): void;
+  /** VMX (src/engine/vmx): a VM exit, a successful VM entry, a failed VM entry (optional for listeners without VMX). */
+  vmexit?(cpu: Cpu, e: VmExitEvent): void;
+  vmentry?(cpu: Cpu, launch: boolean): void;
+  vmentryFailure?(cpu: Cpu, f: VmEntryFailureEvent): void;
 }
 
-const noEvents: CpuEvents = { ring() {}, mode() {}, exception() {} };
+/** A VM exit as the trace reports it (64-bit values as unsigned bigints). */
+export interface VmExitEvent {
+  reason: number;
+  qualification: bigint;
+  guestRip: bigint;
+  guestPhysical?: bigint;
+  guestLinear?: bigint;
+}
+/** A failed VM entry: which check, on which VMCS field, from which SDM section. */
+export interface VmEntryFailureEvent { check: string; field: string; sdm: string; exitReason?: 33 | 34 }
+
+const noEvents: CpuEvents = { ring() {}, mode() {}, exception() {}, vmexit() {}, vmentry() {}, vmentryFailure() {} };
 
 export class Cpu extends FlagState {
   // ---- general registers, RIP -------------------------------------------
@@ -116,6 +132,8 @@ export class Cpu extends FlagState {
   waitForSipi = false;
   /** Interrupts are inhibited for one instruction (STI, MOV SS, POP SS). */
   intShadow = false;
+  /** The instruction executing now is the one in an interrupt shadow (intShadow was consumed for it). */
+  inShadow = false;
   /** Set by a handler to end the current block after this instruction. */
   exitBlock = false;
   /** Why the last run() ended with Exit.Fatal / Exit.Stopped. */
@@ -136,6 +154,8 @@ export class Cpu extends FlagState {
   jitEnabled = true;
   /** An external request (pause, device stop) ends run() at the next block boundary. */
   stopRequested = false;
+  /** VMX operation (src/engine/vmx/state.ts). */
+  readonly vmx = new VmxState();
 
   // ---- TLB ---------------------------------------------------------------
   private readonly tlbTag = new Float64Array(TLB_SIZE).fill(-1);
@@ -160,6 +180,7 @@ export class Cpu extends FlagState {
     this.ramSize = mem.size;
     this.codePages = mem.codePages;
     this.reset();
+    vmxHooks.attach(this); // VMX capability MSRs
   }
 
   // ======================================================================
@@ -290,7 +311,8 @@ export class Cpu extends FlagState {
 
   private tlbMiss(la: number, need: number, write: boolean, fetch: boolean): number {
     const acc: Access = { write, user: need === PERM_UR || need === PERM_UW || need === PERM_UX, fetch };
-    const w = walk(this.mem, this.pagingRegs(), la, acc, true);
+    // VMX non-root with EPT or an APIC-access page: the engine's two-stage walk (may end in a VM exit).
+    const w = this.vmx.mmuHook ? vmxHooks.walk(this, la, acc) : walk(this.mem, this.pagingRegs(), la, acc, true);
     if (!w.ok) throw new CpuFault(PF_VEC, w.errorCode, la);
     const off = la & 0xfff;
     const pageBase = la - off;
@@ -571,6 +593,11 @@ export class Cpu extends FlagState {
     this.stopRequested = false;
     while (this.icount < end) {
       if (this.stopRequested) return Exit.Stopped;
+      // VMX non-root: preemption timer, NMI/interrupt windows, exiting NMIs and interrupts.
+      if (this.vmx.watch && this.runVmxEvents()) {
+        if (this.stop) return this.stop.kind === 'shutdown' || this.stop.kind === 'unsupported' || this.stop.kind === 'internal' ? Exit.Fatal : Exit.Stopped;
+        continue;
+      }
       if (this.halted || this.waitForSipi) {
         if (!this.waitForSipi && this.checkInterrupts()) continue;
         return Exit.Halted;
@@ -586,25 +613,27 @@ export class Cpu extends FlagState {
           this.skipBreakpointAt = Number.NaN;
           const tf = (this.flags & TF) !== 0;
           this.intShadow = false;
-          this.execOne(b);
+          this.inShadow = shadow; // VMX: VM entries and exits see the blocking of the instruction running in a shadow
+          try { this.execOne(b); } finally { this.inShadow = false; }
           if (tf && !shadow) this.raiseSingleStep();
         } else {
           this.skipBreakpointAt = Number.NaN;
           let jit = b.jit;
-          if (jit !== undefined && b.n <= end - this.icount) {
+          const stopAt = this.vmx.deadline < end ? this.vmx.deadline : end; // VMX preemption timer
+          if (jit !== undefined && b.n <= stopAt - this.icount) {
             // Run fused blocks back to back while nothing needs the outer loop's attention.
             for (;;) {
               this.exitBlock = false;
               jit(this);
               if (this.exitBlock || this.stopRequested || this.halted || this.intShadow || (this.flags & TF) !== 0 ||
-                  ((this.flags & IF) !== 0 && this.lines !== undefined) || this.bpPages.size !== 0) break;
+                  ((this.flags & IF) !== 0 && this.lines !== undefined) || this.bpPages.size !== 0 || this.vmx.watch) break;
               const nb = this.getBlock();
               jit = nb.jit;
-              if (jit === undefined || nb.n > end - this.icount) break;
+              if (jit === undefined || nb.n > stopAt - this.icount) break;
             }
           } else {
             if (++b.count === JIT_THRESHOLD && this.jitEnabled) jitBlock(b);
-            this.execBlock(b, end - this.icount);
+            this.execBlock(b, stopAt - this.icount);
           }
         }
       } catch (e) {
@@ -666,8 +695,24 @@ export class Cpu extends FlagState {
     return this.run(1);
   }
 
+  /** VMX events between blocks; a VM exit thrown from there is handled like any other throw. */
+  private runVmxEvents(): boolean {
+    try {
+      return vmxHooks.events(this);
+    } catch (e) {
+      this.handleThrow(e);
+      return true;
+    }
+  }
+
   /** Returns false when the throw ends the run (this.stop is set). */
   private handleThrow(e: unknown): boolean {
+    // VMX non-root: a VM exit from inside an access, faults the exception bitmap intercepts, triple fault.
+    if (e instanceof VmExitSignal) { vmxHooks.signal(this, e); return this.stop === undefined; }
+    if (this.vmx.nonRoot) {
+      if (e instanceof CpuFault && vmxHooks.fault(this, e)) return this.stop === undefined;
+      if (e instanceof MachineStop && e.kind === 'shutdown') { vmxHooks.tripleFault(this, e.message); return this.stop === undefined; }
+    }
     if (e instanceof CpuFault) {
       if (e.vector === PF_VEC) this.cr2 = e.cr2;
       this.events.exception(this, e.vector, e.errorCode, e.vector === PF_VEC ? e.cr2 : undefined);

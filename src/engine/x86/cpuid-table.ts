@@ -13,7 +13,7 @@
 // - Unlisted (leaf, subleaf) pairs within range read as zeros.
 
 /** CPUID.1:ECX.VMX, CR4.VMXE and IA32_FEATURE_CONTROL's VMX bit. The VMX engine turns this on. */
-export const VMX_SUPPORTED = false;
+export const VMX_SUPPORTED = true;
 
 /**
  * XSAVE (CPUID.1:ECX.XSAVE, CR4.OSXSAVE, XGETBV/XSETBV, leaf 0xD) with the x87

@@ -23,6 +23,7 @@ import { readDescriptor, descriptorAddr, tssStack, tssIst, markAccessed } from '
 import { arFromDescriptor, baseFromDescriptor, limitFromDescriptor, AR_L, AR_DB, AR_P, TYPE_CODE, TYPE_CONFORMING, arDpl, AR_S, AR_UNUSABLE } from './segdesc';
 import { push, adjustSp, stackAddr } from './stack';
 import { writeMem } from './operands';
+import { vmxHooks } from '../vmx/state';
 
 export const enum EventKind {
   /** A fault: the saved RIP is the faulting instruction's. */
@@ -47,6 +48,8 @@ export const enum EventKind {
  * traps; INT n handlers pass through cpu.nextRip).
  */
 export function deliverEvent(cpu: Cpu, v: number, kind: EventKind, errorCode: number): void {
+  // VMX non-root: the event may cause a VM exit instead (exception bitmap); else it is noted for IDT-vectoring information.
+  if (cpu.vmx.nonRoot && vmxHooks.event(cpu, v, kind, errorCode, cpu.cr2)) return;
   const prev = cpu.delivering;
   if (prev === DF && kind === EventKind.Fault) {
     throw new MachineStop('shutdown', `triple fault: ${faultName(v)} while delivering a double fault`);
@@ -55,9 +58,12 @@ export function deliverEvent(cpu: Cpu, v: number, kind: EventKind, errorCode: nu
   try {
     deliver(cpu, v, kind, errorCode);
     cpu.delivering = -1;
+    cpu.vmx.vectoring.valid = false;
   } catch (e) {
     cpu.delivering = prev;
     if (!(e instanceof CpuFault)) throw e;
+    // VMX non-root: a fault during delivery may itself cause a VM exit (with IDT-vectoring information).
+    if (cpu.vmx.nonRoot && vmxHooks.fault(cpu, e)) return;
     // A fault while delivering: benign + anything → deliver the second; contributory/PF pairs → #DF.
     const first = v;
     const second = e.vector;
@@ -68,6 +74,7 @@ export function deliverEvent(cpu: Cpu, v: number, kind: EventKind, errorCode: nu
     const firstC = isException && CONTRIBUTORY.has(first), firstPF = isException && first === PF_VEC;
     const secondC = CONTRIBUTORY.has(second), secondPF = second === PF_VEC;
     if ((firstC && secondC) || (firstPF && (secondC || secondPF))) {
+      if (cpu.vmx.nonRoot && vmxHooks.fault(cpu, new CpuFault(DF, 0))) return; // VMX: #DF in the exception bitmap
       if (e.vector === PF_VEC) cpu.cr2 = e.cr2;
       cpu.events.exception(cpu, DF, 0, undefined);
       cpu.delivering = DF;

@@ -48,6 +48,13 @@ export function lookupForm(c: Code): InsnCompiler | undefined {
   return forms.get(c);
 }
 
+/**
+ * Wraps every compiled handler when set: the VMX engine (vmx/intercepts.ts)
+ * wraps the instructions that may exit in VMX non-root operation with one
+ * runtime check; it returns the handler unchanged for everything else.
+ */
+export const handlerWrap: { fn: ((ins: Instruction, ctx: Ctx, h: Handler) => Handler) | undefined } = { fn: undefined };
+
 export function registeredMnemonics(): number[] {
   return [...table.keys()];
 }

@@ -141,7 +141,7 @@ describe('IA-32e mode activation by the guest', () => {
 
 describe('MOV to CRn checks', () => {
   it.each([
-    ['VME', 1 << 0], ['PVI', 1 << 1], ['MCE', 1 << 6], ['UMIP', 1 << 11], ['LA57', 1 << 12], ['VMXE (VMX off)', 1 << 13],
+    ['VME', 1 << 0], ['PVI', 1 << 1], ['MCE', 1 << 6], ['UMIP', 1 << 11], ['LA57', 1 << 12],
     ['FSGSBASE', 1 << 16], ['PCIDE outside IA-32e mode', 1 << 17], ['PKE', 1 << 22],
     ['bit 31', 1 << 31],
   ])('MOV CR4 with %s → #GP(0), CR4 unchanged', (_name, bit) => {

@@ -52,8 +52,8 @@ describe('CPUID', () => {
     expect(ascii(vm.reg('r9'), vm.reg('r10'), vm.reg('r11'))).toBe('GenuineIntel');
     expect(vm.reg('r12')).toBe(0x663n);
     expect(vm.reg('r13')).toBe(0x00010800n); // APIC ID 0, 1 logical processor, CLFLUSH 64 bytes
-    // ECX: PCID, x2APIC, XSAVE; no VMX (not yet), no HYPERVISOR, no OSXSAVE while CR4.OSXSAVE = 0.
-    expect(vm.reg('r14')).toBe(BigInt((1 << 17) | (1 << 21) | (1 << 26)));
+    // ECX: VMX, PCID, x2APIC, XSAVE; no HYPERVISOR, no OSXSAVE while CR4.OSXSAVE = 0.
+    expect(vm.reg('r14')).toBe(BigInt((1 << 5) | (1 << 17) | (1 << 21) | (1 << 26)));
     expect(vm.reg('r15')).toBe(0x070bbb7dn);
   });
 
@@ -159,7 +159,7 @@ describe('RDMSR / WRMSR', () => {
     ['MTRRcap is read-only', 'mov ecx, 0xfe\n rdmsr\n wrmsr'],
     ['MTRR physBase reserved bits', 'mov ecx, 0x200\n mov eax, 0x106\n xor edx, edx\n wrmsr'],
     ['TSC_AUX bits 63:32', 'mov ecx, 0xC0000103\n xor eax, eax\n mov edx, 1\n wrmsr'],
-    ['FEATURE_CONTROL VMX bit (VMX not advertised)', 'mov ecx, 0x3a\n mov eax, 4\n xor edx, edx\n wrmsr'],
+    ['FEATURE_CONTROL VMX-inside-SMX bit (no SMX)', 'mov ecx, 0x3a\n mov eax, 2\n xor edx, edx\n wrmsr'],
     ['APIC_BASE without a local APIC', 'mov ecx, 0x1b\n rdmsr'],
   ])('%s → #GP(0)', (_name, body) => {
     const { vm } = long64(body);

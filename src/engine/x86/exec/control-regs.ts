@@ -35,6 +35,7 @@ import { regOperand, setReg32, setReg64, readReg, writeReg, location, readMem, w
 import { CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PSE, CR4_PGE, CR4_SMEP, CR4_SMAP, CR4_PKE, EFER_LMA, EFER_LME, MAXPHYADDR } from '../../mmu/paging';
 import { VMX_SUPPORTED, XSAVE_SUPPORTED } from '../cpuid-table';
 import { requireCpl0, intercepted, SysEvent, linearRegLoad, linearRegStore } from './sys-common';
+import { cr0MustBeOne, cr4MustBeOne } from '../../vmx/state';
 
 export const CR0_MP = 1 << 1, CR0_EM = 1 << 2, CR0_TS = 1 << 3, CR0_ET = 1 << 4, CR0_NE = 1 << 5, CR0_AM = 1 << 18,
   CR0_NW = 1 << 29, CR0_CD = 1 << 30;
@@ -102,6 +103,8 @@ export function writeCr0(c: Cpu, lo: number, hi: number): void {
   if (hi !== 0) throw new CpuFault(GP, 0);
   const v = ((lo & CR0_DEFINED) | CR0_ET) | 0;
   const old = c.cr0;
+  const fixed = cr0MustBeOne(c.vmx); // VMX operation: IA32_VMX_CR0_FIXED0 bits stay 1
+  if ((v & fixed) !== fixed) throw new CpuFault(GP, 0);
   if ((v & CR0_PG) && !(v & CR0_PE)) throw new CpuFault(GP, 0);
   if ((v & CR0_NW) && !(v & CR0_CD)) throw new CpuFault(GP, 0);
   let efer = c.efer;
@@ -140,6 +143,7 @@ export function writeCr3(c: Cpu, lo: number, hi: number): void {
 export function writeCr4(c: Cpu, lo: number, hi: number): void {
   if (hi !== 0 || (lo & ~CR4_VALID)) throw new CpuFault(GP, 0);
   const v = lo | 0;
+  if ((v & cr4MustBeOne(c.vmx)) !== cr4MustBeOne(c.vmx)) throw new CpuFault(GP, 0); // VMX operation: CR4.VMXE stays 1
   const old = c.cr4;
   const lma = (c.efer & EFER_LMA) !== 0;
   if (lma && !(v & CR4_PAE)) throw new CpuFault(GP, 0);

@@ -19,3 +19,4 @@ import './flagsys';
 import './io';
 import './cpuid';
 import './system-msr';
+import './vmx-insns';
