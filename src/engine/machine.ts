@@ -23,6 +23,7 @@ import { buildAcpiTables } from './devices/acpi';
 import { attachLocalApic } from './x86/exec/system-msr';
 import { setCpuidTopology } from './x86/exec/cpuid';
 import { exitReasonName } from './vmx/exit-reasons';
+import { vmxInit, vmxSipi } from './vmx/events';
 
 const hex64 = (v: bigint): string => '0x' + BigInt.asUintN(64, v).toString(16);
 
@@ -165,6 +166,7 @@ export class Machine implements VirtualClock {
   private initCpu(n: number): void {
     const c = this.cpus[n];
     if (!c || n === 0) return;
+    if (vmxInit(c, () => this.initCpu(n))) return; // VMX: blocked in root operation (until VMXOFF), a VM exit in non-root
     c.reset();
     this.platform.apics[n]?.initReset();
     c.waitForSipi = true;
@@ -173,6 +175,7 @@ export class Machine implements VirtualClock {
   private sipiCpu(n: number, vector: number): void {
     const c = this.cpus[n];
     if (!c || !c.waitForSipi) return;
+    if (vmxSipi(c, vector)) return; // VMX: a VM exit for a guest waiting for SIPI, else ignored
     c.waitForSipi = false;
     bootReal(c, (vector & 0xff) << 8, 0);
   }

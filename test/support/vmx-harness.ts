@@ -323,3 +323,14 @@ export function toRing3(cpu: Cpu, rip: number): void {
 export const CF = 1n, ZF = 0x40n;
 /** The six arithmetic flags of a saved RFLAGS. */
 export const arith = (f: bigint): bigint => f & 0x8d5n;
+
+/** Interrupt lines a test drives by hand (what the local APIC gives a vCPU). */
+export class FakeLines {
+  pending: number[] = [];
+  nmi = false;
+  acked: number[] = [];
+  hasInterrupt(): boolean { return this.pending.length > 0; }
+  acknowledgeInterrupt(): number { const v = this.pending.shift()!; this.acked.push(v); return v; }
+  takeNmi(): boolean { const n = this.nmi; this.nmi = false; return n; }
+  hasNmi(): boolean { return this.nmi; }
+}

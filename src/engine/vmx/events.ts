@@ -67,11 +67,12 @@ export function checkEvents(c: Cpu): boolean {
  * An INIT signal for this vCPU (from the machine). Returns true when VMX
  * took it: blocked (kept pending) in root operation, a VM exit in non-root.
  */
-export function vmxInit(c: Cpu): boolean {
+export function vmxInit(c: Cpu, later?: () => void): boolean {
   const v = c.vmx;
   if (!v.on) return false;
   if (v.nonRoot) { vmExit(c, EXIT_INIT); c.exitBlock = true; return true; }
   v.initPending = true;
+  v.initLater = later;
   return true;
 }
 

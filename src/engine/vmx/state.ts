@@ -74,8 +74,9 @@ export class VmxState {
   /** Built-in VMM: let the instruction at this guest RIP run once without interception (see builtin-vmm.ts). */
   bypassRip = Number.NaN;
   bypassArmed = 0;
-  /** Pending INIT while in VMX root operation (blocked until VMXOFF). */
+  /** Pending INIT while in VMX root operation (blocked until VMXOFF), and what performs it then. */
   initPending = false;
+  initLater: (() => void) | undefined;
 }
 
 /** IA32_VMX_CR0_FIXED0 (PE, NE, PG) and IA32_VMX_CR4_FIXED0 (VMXE): bits that stay 1 in VMX operation. */

@@ -115,12 +115,9 @@ define(Mnemonic.Vmxoff, () => (c) => {
   vmSucceed(c);
   c.exitBlock = true;
   c.events.mode(c, 'vmx-root', c.modeName);
-  if (v.initPending) { v.initPending = false; vmxInitAfterOff(c); }
+  // An INIT blocked in VMX root operation takes effect now.
+  if (v.initPending) { v.initPending = false; const later = v.initLater; v.initLater = undefined; later?.(); }
 });
-
-/** INIT was blocked in VMX root operation; it takes effect now (the machine's handler). */
-export const vmxInitHandler: { fn: ((c: Cpu) => void) | undefined } = { fn: undefined };
-function vmxInitAfterOff(c: Cpu): void { vmxInitHandler.fn?.(c); }
 
 // ---------------------------------------------------------------------------
 // VMCLEAR, VMPTRLD, VMPTRST
