@@ -440,7 +440,7 @@ export class Cpu extends FlagState {
     if ((la & 0xfff) > 0xff8) {
       // Check both pages before writing either half, so a fault leaves memory unchanged.
       this.translate(la, this.permW, true, false);
-      this.translate(laAdd(la, 7, this.bits), this.permW, true, false);
+      this.translate(laAdd(la, 0x1000 - (la & 0xfff), this.bits), this.permW, true, false); // CR2 = first byte on the next page
       this.writeSplit(la, 4, lo);
       this.writeSplit(laAdd(la, 4, this.bits), 4, hi);
       return;
@@ -462,7 +462,8 @@ export class Cpu extends FlagState {
   private readSplit(la: number, size: number, forWrite: boolean): number {
     const need = forWrite ? this.permW : this.permR;
     const pa0 = this.translate(la, need, forWrite, false);
-    const la1 = laAdd(la, size - 1, this.bits);
+    // Probe the first byte past the page boundary: a #PF there reports that address in CR2.
+    const la1 = (la & 0xfff) + size > 0x1000 ? laAdd(la, 0x1000 - (la & 0xfff), this.bits) : la;
     this.translate(la1, need, forWrite, false);
     let v = 0;
     for (let i = size - 1; i >= 0; i--) {
