@@ -41,8 +41,8 @@ export class WatchSet {
   constructor(private readonly machine: Machine) {
     const mem = machine.mem;
     const inner = mem.onCodeWrite;
-    mem.onCodeWrite = (page) => {
-      inner(page);
+    mem.onCodeWrite = (page, pa, len) => {
+      inner(page, pa, len);
       if (!this.pages.has(page)) return;
       mem.codePages[page] = 1; // invalidateCodePage cleared it: stay armed
       if (this.suspended > 0) return;

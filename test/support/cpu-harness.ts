@@ -58,7 +58,7 @@ export function runCode(bytes: Uint8Array, mode: Mode, opts: RunOptions = {}): R
   const mem = new PhysicalMemory((opts.memoryMiB ?? 16) * 1024 * 1024);
   const io = new IoBus();
   const cpu = new Cpu(0, mem, io);
-  mem.onCodeWrite = (p) => cpu.invalidateCodePage(p);
+  mem.onCodeWrite = (p, a, n) => cpu.invalidateCodePage(p, a, n);
   mem.load(CODE_ADDR, bytes);
   for (const d of opts.data ?? []) mem.load(d.addr, d.bytes);
   if (mode === 'long64') bootLong64(cpu, CODE_ADDR);

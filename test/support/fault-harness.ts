@@ -36,7 +36,7 @@ const WITH_ERROR = new Set([8, 10, 11, 12, 13, 14, 17, 21]);
 export function runWithIdt(bytes: Uint8Array, mode: 'long64' | 'prot32', opts: FaultRunOptions = {}): FaultRunResult {
   const mem = new PhysicalMemory(16 * 1024 * 1024);
   const cpu = new Cpu(0, mem, new IoBus());
-  mem.onCodeWrite = (p) => cpu.invalidateCodePage(p);
+  mem.onCodeWrite = (p, a, n) => cpu.invalidateCodePage(p, a, n);
   mem.load(CODE_ADDR, bytes);
   for (const d of opts.data ?? []) mem.load(d.addr, d.bytes);
   if (mode === 'long64') bootLong64(cpu, CODE_ADDR);

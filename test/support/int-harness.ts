@@ -81,7 +81,7 @@ export function runInt(src: string, mode: Mode, opts: IntRunOptions = {}): IntRu
   const bytes = assemble(stubsPrefix() + src, mode);
   const mem = new PhysicalMemory(16 * 1024 * 1024);
   const cpu = new Cpu(0, mem, new IoBus());
-  mem.onCodeWrite = (p) => cpu.invalidateCodePage(p);
+  mem.onCodeWrite = (p, a, n) => cpu.invalidateCodePage(p, a, n);
   mem.load(CODE_ADDR, bytes);
   if (mode === 'long64') bootLong64(cpu, CODE_ADDR);
   else if (mode === 'prot32') bootProtected32(cpu, CODE_ADDR);

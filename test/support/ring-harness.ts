@@ -72,7 +72,7 @@ export function runSystem(src: string, mode: Mode, opts: SysOptions = {}): SysRu
   };
   const mem = new PhysicalMemory(16 * 1024 * 1024);
   const cpu = new Cpu(0, mem, new IoBus());
-  mem.onCodeWrite = (p) => cpu.invalidateCodePage(p);
+  mem.onCodeWrite = (p, a, n) => cpu.invalidateCodePage(p, a, n);
   mem.load(CODE_ADDR, bytes);
   if (mode === 'long64') {
     bootLong64(cpu, CODE_ADDR);

@@ -53,7 +53,7 @@ export function makeVm(code: Uint8Array, mode: Exclude<Mode, 'real'>, opts: {
   const mem = new PhysicalMemory(16 * 1024 * 1024);
   const io = new IoBus();
   const cpu = new Cpu(0, mem, io);
-  mem.onCodeWrite = (p) => cpu.invalidateCodePage(p);
+  mem.onCodeWrite = (p, a, n) => cpu.invalidateCodePage(p, a, n);
   mem.load(CODE_ADDR, code);
   for (const d of opts.data ?? []) mem.load(d.addr, d.bytes);
   if (mode === 'long64') bootLong64(cpu, CODE_ADDR); else bootProtected32(cpu, CODE_ADDR);

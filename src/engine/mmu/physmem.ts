@@ -23,8 +23,8 @@ export class PhysicalMemory {
   readonly view: DataView;
   /** Non-zero for RAM pages that hold decoded instructions. */
   readonly codePages: Uint8Array;
-  /** Called when a write hits a page marked in codePages. */
-  onCodeWrite: (page: number) => void = () => {};
+  /** Called when a write of `len` bytes at `pa` hits a page marked in codePages. */
+  onCodeWrite: (page: number, pa: number, len: number) => void = () => {};
   private readonly mmio: MmioRegion[] = [];
   /** Optional ROM image mapped so that it ends at 4 GiB (reset vector). */
   private rom: Uint8Array | undefined;
@@ -89,7 +89,7 @@ export class PhysicalMemory {
 
   write8(pa: number, v: number): void {
     if (this.fast(pa, 1)) {
-      if (this.codePages[pa >>> PAGE_SHIFT]) this.onCodeWrite(pa >>> PAGE_SHIFT);
+      if (this.codePages[pa >>> PAGE_SHIFT]) this.onCodeWrite(pa >>> PAGE_SHIFT, pa, 1);
       this.bytes[pa] = v;
       return;
     }
@@ -114,9 +114,9 @@ export class PhysicalMemory {
 
   private noteWrite(pa: number, len: number): void {
     const p0 = pa >>> PAGE_SHIFT;
-    if (this.codePages[p0]) this.onCodeWrite(p0);
+    if (this.codePages[p0]) this.onCodeWrite(p0, pa, len);
     const p1 = (pa + len - 1) >>> PAGE_SHIFT;
-    if (p1 !== p0 && this.codePages[p1]) this.onCodeWrite(p1);
+    if (p1 !== p0 && this.codePages[p1]) this.onCodeWrite(p1, pa, len);
   }
 
   private slowRead(pa: number, size: 1 | 2 | 4): number {
@@ -149,7 +149,7 @@ export class PhysicalMemory {
       const a = pa + i;
       const b = (v >>> (8 * i)) & 0xff;
       if (a >= 0 && a < this.size) {
-        if (this.codePages[a >>> PAGE_SHIFT]) this.onCodeWrite(a >>> PAGE_SHIFT);
+        if (this.codePages[a >>> PAGE_SHIFT]) this.onCodeWrite(a >>> PAGE_SHIFT, a, 1);
         this.bytes[a] = b;
       } else {
         const m = this.findMmio(a);
@@ -166,7 +166,7 @@ export class PhysicalMemory {
     }
     this.bytes.set(data, pa);
     for (let p = pa >>> PAGE_SHIFT; p <= (pa + Math.max(data.length, 1) - 1) >>> PAGE_SHIFT; p++) {
-      if (this.codePages[p]) this.onCodeWrite(p);
+      if (this.codePages[p]) this.onCodeWrite(p, pa, data.length);
     }
   }
 

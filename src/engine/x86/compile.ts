@@ -4,7 +4,7 @@
 // once by its family's compiler (registry.ts). The vCPU caches blocks by
 // physical address and drops them when their page is written.
 
-import { Decoder, DecoderOptions, DecoderError, FlowControl, Instruction, Mnemonic, Code } from 'iced-x86';
+import { Decoder, DecoderOptions, DecoderError, EncodingKind, FlowControl, Instruction, Mnemonic, Code } from 'iced-x86';
 import type { Cpu } from './cpu';
 import { laAdd } from './cpu';
 import { unsupportedHandler } from './unsupported';
@@ -35,6 +35,9 @@ export interface Block {
   parts: JitPart[] | undefined;
   jit: JitFn | undefined;
   bits: 16 | 32 | 64;
+  /** Physical address and byte length of the block's code (for precise invalidation). */
+  pa: number;
+  size: number;
 }
 
 const MAX_BLOCK = 128;
@@ -85,7 +88,8 @@ export function compileBlock(cpu: Cpu, la: number, pa: number): Block {
   } finally {
     decoder.free();
   }
-  return { handlers, lens: Uint8Array.from(lens), n: handlers.length, cacheable: true, count: 0, parts, jit: undefined, bits };
+  const size = lens.reduce((a, b) => a + b, 0);
+  return { handlers, lens: Uint8Array.from(lens), n: handlers.length, cacheable: true, count: 0, parts, jit: undefined, bits, pa, size };
 }
 
 /** One instruction whose bytes continue on the next page: translated afresh every time. */
@@ -104,7 +108,7 @@ function compileCrossing(cpu: Cpu, la: number, pa: number, bits: 16 | 32 | 64): 
     decoder.decodeOut(shared);
     const len = shared.length || 15;
     const h = compileOne(shared, { bits, bytes: buf.slice(0, len) });
-    return { handlers: [h], lens: Uint8Array.of(len), n: 1, cacheable: false, count: 0, parts: undefined, jit: undefined, bits };
+    return { handlers: [h], lens: Uint8Array.of(len), n: 1, cacheable: false, count: 0, parts: undefined, jit: undefined, bits, pa, size: len };
   } finally {
     decoder.free();
   }
@@ -152,6 +156,9 @@ function compileOne(ins: Instruction, ctx: Ctx): Handler {
     return () => { throw new CpuFault(UD); };
   }
   const c = lookupForm(ins.code) ?? lookup(ins.mnemonic);
+  // VEX/EVEX/XOP/3DNow! encodings belong to extensions CPUID does not advertise (AVX, AVX-512, ...):
+  // the processor raises #UD for them, as the SDM and QEMU do — a guest may probe for them that way.
+  if (!c && ins.encoding !== EncodingKind.Legacy) return () => { throw new CpuFault(UD); };
   if (!c) return unsupportedHandler(ins, ctx);
   const h = c(ins, ctx);
   const wrap = handlerWrap.fn; // VMX non-root interception (vmx/intercepts.ts)

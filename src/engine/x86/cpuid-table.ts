@@ -36,6 +36,7 @@ export const F1D_FPU = 1 << 0, F1D_DE = 1 << 2, F1D_PSE = 1 << 3, F1D_TSC = 1 <<
   F1D_PGE = 1 << 13, F1D_CMOV = 1 << 15, F1D_PAT = 1 << 16, F1D_PSE36 = 1 << 17, F1D_CLFSH = 1 << 19,
   F1D_FXSR = 1 << 24, F1D_SSE = 1 << 25, F1D_SSE2 = 1 << 26, F1D_HTT = 1 << 28;
 // CPUID.1:ECX
+export const F1C_CX16 = 1 << 13; // CMPXCHG16B (exec/atomic.ts), as QEMU's qemu64 reports it
 export const F1C_VMX = 1 << 5, F1C_PCID = 1 << 17, F1C_X2APIC = 1 << 21, F1C_XSAVE = 1 << 26,
   F1C_OSXSAVE = 1 << 27, F1C_HYPERVISOR = 1 << 31;
 // CPUID.(7,0):EBX
@@ -50,7 +51,7 @@ export const LEAF1_EDX =
   // FXSR, SSE and SSE2 assume the SSE family (exec/sse.ts) implements FXSAVE/FXRSTOR and SSE/SSE2.
   F1D_FXSR | F1D_SSE | F1D_SSE2;
 
-export const LEAF1_ECX = F1C_PCID | F1C_X2APIC | (VMX_SUPPORTED ? F1C_VMX : 0) | (XSAVE_SUPPORTED ? F1C_XSAVE : 0);
+export const LEAF1_ECX = F1C_CX16 | F1C_PCID | F1C_X2APIC | (VMX_SUPPORTED ? F1C_VMX : 0) | (XSAVE_SUPPORTED ? F1C_XSAVE : 0);
 
 /** XCR0 bits XSETBV accepts: x87 (bit 0) and SSE (bit 1). */
 export const XCR0_SUPPORTED = 3;

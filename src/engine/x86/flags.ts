@@ -60,11 +60,11 @@ export function getCF(f: FlagState): number {
     case LazyOp.Add: return below(f, f.lres, f.lresH, f.ldst, f.ldstH) ? 1 : 0;
     case LazyOp.Adc:
       return below(f, f.lres, f.lresH, f.ldst, f.ldstH) ||
-        (f.lcf !== 0 && f.lres === f.ldst && f.lresH === f.ldstH) ? 1 : 0;
+        (f.lcf !== 0 && f.lres === f.ldst && (f.lsize !== 8 || f.lresH === f.ldstH)) ? 1 : 0;
     case LazyOp.Sub: return below(f, f.ldst, f.ldstH, f.lsrc, f.lsrcH) ? 1 : 0;
     case LazyOp.Sbb:
       return below(f, f.ldst, f.ldstH, f.lsrc, f.lsrcH) ||
-        (f.lcf !== 0 && f.ldst === f.lsrc && f.ldstH === f.lsrcH) ? 1 : 0;
+        (f.lcf !== 0 && f.ldst === f.lsrc && (f.lsize !== 8 || f.ldstH === f.lsrcH)) ? 1 : 0;
     case LazyOp.Logic: return 0;
     case LazyOp.Inc: case LazyOp.Dec: return f.lcf;
   }

@@ -52,8 +52,8 @@ describe('CPUID', () => {
     expect(ascii(vm.reg('r9'), vm.reg('r10'), vm.reg('r11'))).toBe('GenuineIntel');
     expect(vm.reg('r12')).toBe(0x663n);
     expect(vm.reg('r13')).toBe(0x00010800n); // APIC ID 0, 1 logical processor, CLFLUSH 64 bytes
-    // ECX: VMX, PCID, x2APIC, XSAVE; no HYPERVISOR, no OSXSAVE while CR4.OSXSAVE = 0.
-    expect(vm.reg('r14')).toBe(BigInt((1 << 5) | (1 << 17) | (1 << 21) | (1 << 26)));
+    // ECX: VMX, CMPXCHG16B, PCID, x2APIC, XSAVE; no HYPERVISOR, no OSXSAVE while CR4.OSXSAVE = 0.
+    expect(vm.reg('r14')).toBe(BigInt((1 << 5) | (1 << 13) | (1 << 17) | (1 << 21) | (1 << 26)));
     expect(vm.reg('r15')).toBe(0x070bbb7dn);
   });
 
