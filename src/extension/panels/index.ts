@@ -1,6 +1,6 @@
 // The panels' entry: registerPanels(context) registers the four commands
 // (vmscope.showMemoryMap, vmscope.showAddressWalk, vmscope.showExitTimeline,
-// vmscope.showVmcs; their menus are in contributions.json) and starts
+// vmscope.showVmcs; their menus are in package.json contributes) and starts
 // watching vmscope debug sessions. Called once from extension.ts.
 
 import * as vscode from 'vscode';
