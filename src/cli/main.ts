@@ -47,10 +47,6 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`vmscope: engine "${config.engine}" is not available in this build yet; use --engine emulator\n`);
     return ExitCode.EngineUnavailable;
   }
-  if (config.vmm === 'builtin') {
-    process.stderr.write('vmscope: --vmm builtin (the built-in VMX hypervisor) is not available in this build yet\n');
-    return ExitCode.EngineUnavailable;
-  }
 
   let image;
   try {
@@ -62,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
 
   let machine: Machine;
   try {
-    machine = new Machine({ memoryMiB: config.memory, cpus: config.cpus, cmdline: config.cmdline });
+    machine = new Machine({ memoryMiB: config.memory, cpus: config.cpus, cmdline: config.cmdline, vmm: config.vmm });
     machine.load(image);
   } catch (e) {
     process.stderr.write(`vmscope: cannot start the guest: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -24,6 +24,7 @@ import { attachLocalApic } from './x86/exec/system-msr';
 import { setCpuidTopology } from './x86/exec/cpuid';
 import { exitReasonName } from './vmx/exit-reasons';
 import { vmxInit, vmxSipi } from './vmx/events';
+import { BuiltinVmm } from './vmx/builtin-vmm';
 
 const hex64 = (v: bigint): string => '0x' + BigInt.asUintN(64, v).toString(16);
 
@@ -40,6 +41,8 @@ export interface MachineOptions {
   cmdline?: string;
   /** Instructions each vCPU runs before the next one gets a turn. */
   quantum?: number;
+  /** "builtin": the program runs as a guest in VMX non-root operation under vmscope's VMM (vmx/builtin-vmm.ts). */
+  vmm?: 'none' | 'builtin';
 }
 
 /** Why Machine.run() returned. */
@@ -105,7 +108,11 @@ export class Machine implements VirtualClock {
       this.cpus.push(cpu);
     }
     this.mem.onCodeWrite = (page) => { for (const c of this.cpus) c.invalidateCodePage(page); };
+    if (opts.vmm === 'builtin') this.vmm = new BuiltinVmm(this.cpus, { initReset: (n) => this.platform.apics[n]?.initReset() });
   }
+
+  /** The built-in VMM when the machine runs its program as a VMX guest (opts.vmm = "builtin"). */
+  readonly vmm: BuiltinVmm | undefined;
 
   // ---- virtual time ------------------------------------------------------
 
@@ -161,6 +168,7 @@ export class Machine implements VirtualClock {
         break;
       }
     }
+    this.vmm?.start(); // built-in VMM: from here on the program runs in VMX non-root operation
   }
 
   private initCpu(n: number): void {

@@ -249,7 +249,8 @@ export function enterNonRoot(cpu: Cpu, vmcs: Vmcs): void {
   v.vectoring.valid = false;
   v.nonRoot = true;
   updateWatch(cpu);
-  cpu.flushTlb(true);
+  // (No TLB flush here: loadGuest flushed; the built-in VMM re-enters the same translation context.)
+  if (v.eptp && v.eptCacheKey !== vmcs.get64(F.EPT_POINTER)) { v.eptCacheKey = vmcs.get64(F.EPT_POINTER); v.eptCache.clear(); }
 }
 
 /** Whether the run loop must look at VMX events between blocks. */

@@ -63,6 +63,8 @@ export function vmExit(cpu: Cpu, reason: number, x: ExitInfo = {}): void {
   const v = cpu.vmx;
   const vmcs = v.current!;
   const guestRip = x.guestRip ?? cpu.rip;
+  v.exits++;
+  v.exitsByReason[(reason & 0xffff) < 80 ? reason & 0xffff : 79]++;
   const qlo = x.qualLo ?? 0, qhi = x.qualHi ?? 0;
   // ---- exit information
   vmcs.set(F.EXIT_REASON, reason & 0xffff);
@@ -118,7 +120,7 @@ export function leaveNonRoot(cpu: Cpu): void {
   v.ins = undefined;
   v.bypassRip = Number.NaN;
   v.bypassArmed = 0;
-  cpu.flushTlb(true);
+  // (The TLB is flushed by loadHost; the built-in VMM keeps the guest's translation context.)
 }
 
 // ---------------------------------------------------------------------------

@@ -27,14 +27,27 @@ const tableWrite: EptAccess = { read: false, write: true, fetch: false };
 /** GPA → HPA through the current EPT; throws the VM exit on failure. */
 export function eptTranslate(cpu: Cpu, gpa: number, acc: EptAccess, la: number, finalAccess: boolean): { hpa: number; allowed: number; dirty: boolean } {
   const v = cpu.vmx;
+  // Cached guest-physical mapping: valid when it allows the access (and, for writes, the dirty flag is already set).
+  const c = v.eptCache;
+  const page = Math.floor(gpa / 4096);
+  const slot = page & 1023;
+  if (c.tag[slot] === page) {
+    const allowed = c.allowed[slot]!;
+    const ok = (!acc.read || (allowed & EPT_R)) && (!acc.write || ((allowed & EPT_W) && c.dirty[slot])) && (!acc.fetch || (allowed & EPT_X));
+    if (ok) return { hpa: c.hpa[slot]! + (gpa - page * 4096), allowed, dirty: c.dirty[slot] === 1 };
+  }
   const w = eptWalk(cpu.mem, v.eptp!, gpa, acc, true);
+  // Built-in VMM (builtin-vmm.ts): the instruction it lets run once reaches unmapped (MMIO) addresses directly.
+  if (w.kind !== 'ok' && v.bypassArmed !== 0 && cpu.rip === v.bypassRip) return { hpa: gpa, allowed: 7, dirty: true };
   if (w.kind === 'misconfig') throw new VmExitSignal(EXIT_EPT_MISCONFIG, 0, 0, gpa);
   if (w.kind === 'violation') {
     const q = eptViolationQualification(acc, w.allowed, true, finalAccess);
     throw new VmExitSignal(EXIT_EPT_VIOLATION, q, 0, gpa, la);
   }
   const leaf = w.levels[w.levels.length - 1]!;
-  return { hpa: w.hpa, allowed: w.allowed, dirty: (leaf.lo & EPT_D) !== 0 };
+  const dirty = !v.eptp!.adEnabled || (leaf.lo & EPT_D) !== 0;
+  c.tag[slot] = page; c.hpa[slot] = w.hpa - (gpa - page * 4096); c.allowed[slot] = w.allowed; c.dirty[slot] = dirty ? 1 : 0;
+  return { hpa: w.hpa, allowed: w.allowed, dirty };
 }
 
 /** The vCPU's TLB-miss walk in non-root operation (installed as vmxHooks.walk). */

@@ -24,6 +24,19 @@ export class VmExitSignal {
   ) {}
 }
 
+/**
+ * Cached EPT translations of guest-physical pages ("guest-physical mappings",
+ * SDM "Information That May Be Cached"): kept across VM entries and exits,
+ * dropped by INVEPT, VMXOFF or a different EPTP. Direct-mapped by page.
+ */
+export class EptCache {
+  readonly tag = new Float64Array(1024).fill(-1);
+  readonly hpa = new Float64Array(1024);
+  readonly allowed = new Uint8Array(1024);
+  readonly dirty = new Uint8Array(1024);
+  clear(): void { this.tag.fill(-1); }
+}
+
 /** A built-in VMM (builtin-vmm.ts) handles exits in TypeScript instead of loading host state. */
 export interface VmxMonitor {
   /** Called with the exit recorded in the VMCS; the monitor resumes the guest (or stops the machine). */
@@ -52,6 +65,9 @@ export class VmxState {
   eptp: Eptp | undefined;
   /** The MMU must consult mmuWalk (EPT or the APIC-access page). */
   mmuHook = false;
+  /** Guest-physical mappings (EPT translations) cached across VM transitions until INVEPT, for this EPTP. */
+  readonly eptCache = new EptCache();
+  eptCacheKey = -1n;
   /** Host-physical page of the APIC-access page, or -1. */
   apicAccessPage = -1;
   /** Something needs the run loop's attention between blocks (windows, timer, exiting interrupts). */
@@ -74,6 +90,9 @@ export class VmxState {
   /** Built-in VMM: let the instruction at this guest RIP run once without interception (see builtin-vmm.ts). */
   bypassRip = Number.NaN;
   bypassArmed = 0;
+  /** VM exits so far, in total and by basic reason (bench.ts; counting costs one increment per exit). */
+  exits = 0;
+  readonly exitsByReason = new Float64Array(80);
   /** Pending INIT while in VMX root operation (blocked until VMXOFF), and what performs it then. */
   initPending = false;
   initLater: (() => void) | undefined;

@@ -110,6 +110,7 @@ define(Mnemonic.Vmxoff, () => (c) => {
   if (c.cpl > 0) throw new CpuFault(GP, 0);
   v.on = false;
   v.vmxonPtr = -1;
+  v.eptCache.clear();
   // The current VMCS stays cached where the processor keeps it; active VMCSs stay active (SDM: VMCLEAR first).
   v.current = undefined;
   vmSucceed(c);
@@ -324,6 +325,7 @@ function compileInv(ept: boolean): (ins: Instruction, ctx: Ctx) => Handler {
         void d2;
       }
       c.flushTlb(true);
+      if (ept) v.eptCache.clear(); // guest-physical mappings (also combined ones: the TLB flush above)
       vmSucceed(c);
     };
   };
