@@ -160,3 +160,24 @@ describe('two-stage walk as data', () => {
     expect(g.fault).toMatchObject({ stage: 'guest' });
   });
 });
+
+describe('VMCS description for the debugger', () => {
+  it('lists the fields by group; in non-root operation guest state is live', async () => {
+    const { describeVmcs } = await import('../../../src/engine/vmx/describe');
+    const r = makeRig({ guest: 'mov rsp, 0x1234\n cpuid' });
+    r.run();
+    const d = describeVmcs(r.cpu)!;
+    expect(d).toMatchObject({ address: '0x301000', launched: true, nonRoot: false });
+    expect(d.groups.map((g) => g.id)).toEqual(['guest', 'host', 'control', 'exit-info']);
+    const f = (g: string, n: string) => d.groups.find((x) => x.id === g)!.fields.find((x) => x.name === n)!;
+    expect(f('exit-info', 'VM_EXIT_REASON')).toEqual({ name: 'VM_EXIT_REASON', encoding: '0x4402', value: '0xa' });
+    expect(f('guest', 'GUEST_RSP').value).toBe('0x1234');
+    r.skip();
+    r.cpu.rip = r.at.resume!; r.cpu.halted = false;
+    r.cpu.run(1); // VMRESUME: now in the guest, stopped before its next instruction
+    expect(r.cpu.vmx.nonRoot).toBe(true);
+    r.cpu.rl[4] = 0x5678;
+    expect(describeVmcs(r.cpu)!.groups[0]!.fields.find((x) => x.name === 'GUEST_RSP')!.value).toBe('0x5678');
+    expect(r.read('GUEST_RSP')).toBe(0x1234n); // the VMCS itself is written at the next exit
+  });
+});
