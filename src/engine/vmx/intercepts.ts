@@ -467,7 +467,16 @@ export function guestVisibleCr(c: Cpu, vmcs: Vmcs, n: 0 | 4): number {
   return (readCr(c, n) & ~mask) | (shadow & mask);
 }
 
+/** The mnemonics wrapHandler handles (compile.ts asks it about no others). */
+const WRAPPED = [
+  Mnemonic.Mov, Mnemonic.Pause, Mnemonic.Monitor, Mnemonic.Mwait, Mnemonic.Rdtscp, Mnemonic.Iret, Mnemonic.Iretd,
+  Mnemonic.Iretq, Mnemonic.In, Mnemonic.Out, Mnemonic.Insb, Mnemonic.Insw, Mnemonic.Insd, Mnemonic.Outsb,
+  Mnemonic.Outsw, Mnemonic.Outsd, Mnemonic.Lmsw, Mnemonic.Lgdt, Mnemonic.Lidt, Mnemonic.Sgdt, Mnemonic.Sidt,
+  Mnemonic.Lldt, Mnemonic.Ltr, Mnemonic.Sldt, Mnemonic.Str,
+];
+
 export function installIntercepts(): void {
   sysIntercept.hook = sysHook;
   handlerWrap.fn = wrapHandler;
+  for (const m of WRAPPED) handlerWrap.mnemonics.add(m);
 }

@@ -155,13 +155,14 @@ function compileOne(ins: Instruction, ctx: Ctx): Handler {
   if (ins.hasLockPrefix && (!LOCKABLE.has(ins.mnemonic) || ins.op0Kind !== 24 /* OpKind.Memory */)) {
     return () => { throw new CpuFault(UD); };
   }
-  const c = lookupForm(ins.code) ?? lookup(ins.mnemonic);
+  const mnemonic = ins.mnemonic;
+  const c = lookupForm(ins.code) ?? lookup(mnemonic);
   // VEX/EVEX/XOP/3DNow! encodings belong to extensions CPUID does not advertise (AVX, AVX-512, ...):
   // the processor raises #UD for them, as the SDM and QEMU do — a guest may probe for them that way.
   if (!c && ins.encoding !== EncodingKind.Legacy) return () => { throw new CpuFault(UD); };
   if (!c) return unsupportedHandler(ins, ctx);
   const h = c(ins, ctx);
-  const wrap = handlerWrap.fn; // VMX non-root interception (vmx/intercepts.ts)
-  return wrap ? wrap(ins, ctx, h) : h;
+  // VMX non-root interception (vmx/intercepts.ts), for the few mnemonics it names.
+  return handlerWrap.mnemonics.has(mnemonic) ? handlerWrap.fn!(ins, ctx, h) : h;
 }
 

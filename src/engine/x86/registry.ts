@@ -49,11 +49,15 @@ export function lookupForm(c: Code): InsnCompiler | undefined {
 }
 
 /**
- * Wraps every compiled handler when set: the VMX engine (vmx/intercepts.ts)
- * wraps the instructions that may exit in VMX non-root operation with one
- * runtime check; it returns the handler unchanged for everything else.
+ * Wraps the compiled handlers of the mnemonics in `mnemonics`: the VMX
+ * engine (vmx/intercepts.ts) wraps the instructions that may exit in VMX
+ * non-root operation with one runtime check (it may still return the
+ * handler unchanged, e.g. for MOV forms other than MOV DR).
  */
-export const handlerWrap: { fn: ((ins: Instruction, ctx: Ctx, h: Handler) => Handler) | undefined } = { fn: undefined };
+export const handlerWrap: {
+  fn: ((ins: Instruction, ctx: Ctx, h: Handler) => Handler) | undefined;
+  mnemonics: Set<number>;
+} = { fn: undefined, mnemonics: new Set() };
 
 export function registeredMnemonics(): number[] {
   return [...table.keys()];
