@@ -35,6 +35,13 @@ const hex64 = (v: bigint): string => '0x' + BigInt.asUintN(64, v).toString(16);
  */
 const FIRMWARE_HIGH_RESERVE = 128 * 1024;
 
+/**
+ * A machine whose vCPUs all sleep with interrupts enabled while timers keep
+ * firing without waking any of them (their interrupts masked) is reported
+ * idle after this much virtual time, instead of being simulated forever.
+ */
+const IDLE_LIMIT_NS = 60e9;
+
 export interface MachineOptions {
   memoryMiB: number;
   cpus: number;
@@ -71,6 +78,8 @@ export class Machine implements VirtualClock {
   private current = 0;
   private readonly quantum: number;
   private pauseRequested = false;
+  /** Virtual time at which every vCPU last fell asleep (Infinity while any runs). */
+  private idleSince = Infinity;
 
   constructor(readonly opts: MachineOptions) {
     if (!Number.isInteger(opts.memoryMiB) || opts.memoryMiB < 1 || opts.memoryMiB > 3072) {
@@ -107,7 +116,7 @@ export class Machine implements VirtualClock {
       if (i > 0) cpu.waitForSipi = true; // APs wait for INIT-SIPI-SIPI, as on a PC
       this.cpus.push(cpu);
     }
-    this.mem.onCodeWrite = (page) => { for (const c of this.cpus) c.invalidateCodePage(page); };
+    this.mem.onCodeWrite = (page, pa, len) => { for (const c of this.cpus) c.invalidateCodePage(page, pa, len); };
     if (opts.vmm === 'builtin') this.vmm = new BuiltinVmm(this.cpus, { initReset: (n) => this.platform.apics[n]?.initReset() });
   }
 
@@ -274,6 +283,7 @@ export class Machine implements VirtualClock {
    */
   run(budget: number): RunOutcome {
     const target = this.totalInstructions + budget;
+    let idleBudget = budget;
     this.pauseRequested = false;
     for (;;) {
       if (this.exitStatus !== undefined) return { kind: 'exit', status: this.exitStatus };
@@ -291,7 +301,7 @@ export class Machine implements VirtualClock {
         const start = cpu.icount;
         const exit = cpu.run(slice);
         const ran = cpu.icount - start;
-        if (ran > 0) allAsleep = false;
+        if (ran > 0) { allAsleep = false; this.idleSince = Infinity; }
         this.timeBase += ran;
         this.quantumStartIcount = cpu.icount;
         this.fireDeadlines();
@@ -309,16 +319,26 @@ export class Machine implements VirtualClock {
         }
       }
       if (allAsleep) {
-        // Every vCPU is halted: jump virtual time to the next timer, or report why nothing can happen.
+        if (this.idleSince === Infinity) this.idleSince = this.now();
+        // Every vCPU is asleep. With interrupts off everywhere nothing can wake them, timers or not.
+        const wakeable = this.cpus.some((c) => !c.waitForSipi && c.interruptsEnabled);
+        if (!wakeable) { this.flushOutput(); return { kind: 'halted' }; }
+        // Otherwise jump virtual time to the next timer. Idle time counts against the budget
+        // (1 ns = 1 instruction), so a timer that never wakes anyone (masked IRQ) cannot spin forever.
         const deadline = this.nextDeadline();
+        if (Number.isFinite(deadline) && this.now() - this.idleSince > IDLE_LIMIT_NS) {
+          this.flushOutput();
+          return { kind: 'idle', message: `every vCPU has been halted for ${IDLE_LIMIT_NS / 1e9} s of virtual time; timers fire but no interrupt reaches a vCPU (masked?)` };
+        }
         if (Number.isFinite(deadline)) {
+          const skip = Math.max(0, deadline - this.now());
           this.timeBase = Math.max(this.timeBase, deadline);
+          idleBudget -= Math.max(1, skip);
           this.fireDeadlines();
+          if (idleBudget <= 0) return { kind: 'budget' };
           continue;
         }
         this.flushOutput();
-        const bsp = this.cpus[0]!;
-        if (!bsp.interruptsEnabled) return { kind: 'halted' };
         return { kind: 'idle', message: 'every vCPU is halted waiting for an interrupt and no timer is armed' };
       }
     }

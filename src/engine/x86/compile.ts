@@ -50,18 +50,24 @@ function codeBytes(cpu: Cpu, pa: number, len: number): Uint8Array {
   return cpu.mem.readRange(pa, len);
 }
 
-export function compileBlock(cpu: Cpu, la: number, pa: number): Block {
+/**
+ * Compiles the block at `pa`. `single` asks for a one-instruction block without
+ * JIT data: for pages the guest keeps rewriting (self-modifying code), where a
+ * long block would be recompiled after nearly every store.
+ */
+export function compileBlock(cpu: Cpu, la: number, pa: number, single = false): Block {
   const bits = cpu.bits;
   const inPage = 4096 - (pa & 0xfff);
-  const data = codeBytes(cpu, pa, inPage);
+  const data = codeBytes(cpu, pa, single ? Math.min(inPage, 15) : inPage);
   const decoder = new Decoder(bits, data, DecoderOptions.None);
   const handlers: Handler[] = [];
   const lens: number[] = [];
-  const parts: JitPart[] | undefined = bits === 16 ? undefined : [];
+  const parts: JitPart[] | undefined = bits === 16 || single ? undefined : [];
+  const maxInsns = single ? 1 : MAX_BLOCK;
   try {
     decoder.ip = 0n;
     let offset = 0;
-    while (offset < inPage && handlers.length < MAX_BLOCK) {
+    while (offset < inPage && handlers.length < maxInsns) {
       decoder.decodeOut(shared);
       if (decoder.lastError === DecoderError.NoMoreBytes) {
         if (handlers.length > 0) break; // let the page-crossing instruction start its own block

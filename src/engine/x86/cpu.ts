@@ -25,6 +25,7 @@ import {
 import type { IoBus } from '../devices/bus';
 import type { CpuInterruptLines } from '../devices/types';
 import type { CpuMode, RingVia } from '../../common/trace';
+import { normalizeUnsupported } from './unsupported';
 import { compileBlock, jitBlock, JIT_THRESHOLD, type Block } from './compile';
 import { deliverEvent, EventKind } from './interrupts';
 import { VmxState, VmExitSignal, vmxHooks } from '../vmx/state';
@@ -34,6 +35,8 @@ const TLB_SIZE = 1 << TLB_BITS;
 const TLB_MASK = TLB_SIZE - 1;
 const TWO32 = 0x1_0000_0000;
 const FAST_SIZE = 4096;
+/** Self-modifying stores into a page's decoded code before its blocks shrink to one instruction. */
+const SMC_THRESHOLD = 8;
 
 /** Why run() returned. */
 export const enum Exit {
@@ -127,6 +130,14 @@ export class Cpu extends FlagState {
 
   // ---- execution state ---------------------------------------------------
   icount = 0;
+  /**
+   * Iterations of REP string instructions. A REP instruction retires once
+   * (icount), however many iterations it runs; this counts the work, for
+   * progress measures and statistics.
+   */
+  repIterations = 0;
+  /** Blocks decoded and compiled so far (diagnostics: the decode cache's misses). */
+  blocksCompiled = 0;
   halted = false;
   /** Waiting for SIPI (an AP after INIT). */
   waitForSipi = false;
@@ -164,10 +175,19 @@ export class Cpu extends FlagState {
   private readonly tlbGlobal = new Uint8Array(TLB_SIZE);
 
   // ---- decode cache ------------------------------------------------------
-  /** Direct-mapped cache linear RIP → block, cleared whenever translation, CPL, mode or code changes. */
+  /**
+   * Direct-mapped cache linear RIP → block. An entry holds for the code size
+   * and user/supervisor class it was fetched with (part of its key, so ring
+   * changes need no flush) and for one generation: anything that changes
+   * translations or code bumps fastGen, invalidating every entry at once.
+   */
   private readonly fastTag = new Float64Array(FAST_SIZE).fill(-1);
+  private readonly fastKey = new Float64Array(FAST_SIZE);
   private readonly fastBlock: (Block | undefined)[] = new Array(FAST_SIZE);
+  private fastGen = 1;
   private readonly blocks = new Map<number, Block>();
+  /** Stores that hit decoded code, per page: past SMC_THRESHOLD the page gets one-instruction blocks. */
+  private readonly smcCount = new Map<number, number>();
   private readonly pageBlocks = new Map<number, number[]>();
   readonly view: DataView;
   private readonly ramSize: number;
@@ -229,14 +249,12 @@ export class Cpu extends FlagState {
       this.modeName = !(this.cr0 & CR0_PE) ? 'real' : this.longMode ? 'compat' : 'protected';
     }
     this.stackSize = this.bits === 64 ? 8 : (this.segAttr[SS]! & AR_DB) ? 4 : 2;
-    this.fastTag.fill(-1);
     const cpl = !(this.cr0 & CR0_PE) ? 0 : (this.flags & FLAG_VM) ? 3 : this.cpl;
     this.setCpl(cpl);
     if (prev !== this.modeName) this.events.mode(this, prev, this.modeName);
   }
 
   setCpl(cpl: number): void {
-    if (cpl !== this.cpl) this.fastTag.fill(-1);
     this.cpl = cpl;
     const user = cpl === 3;
     this.permR = user ? PERM_UR : PERM_SR;
@@ -339,14 +357,14 @@ export class Cpu extends FlagState {
 
   /** Drops TLB entries (all, or all but global ones). */
   flushTlb(includingGlobal: boolean): void {
-    this.fastTag.fill(-1);
+    this.fastGen++;
     if (includingGlobal) { this.tlbTag.fill(-1); return; }
     for (let i = 0; i < TLB_SIZE; i++) if (!this.tlbGlobal[i]) this.tlbTag[i] = -1;
   }
 
   /** INVLPG: drops the entry for one linear address (any page size: flush all large-page aliases too). */
   invlpg(la: number): void {
-    this.fastTag.fill(-1);
+    this.fastGen++;
     const i = (la >>> 12) & TLB_MASK;
     this.tlbTag[i] = -1;
     // A large page (2M, 4M or 1G) may be cached under several 4K tags; drop its whole 1G region conservatively.
@@ -516,20 +534,36 @@ export class Cpu extends FlagState {
   }
 
   /** Called by physical memory when a code page is written. */
-  invalidateCodePage(page: number): void {
+  /**
+   * Drops the cached blocks of a code page that a write of `len` bytes at
+   * `pa` overlaps (all of them when no range is given). A store next to code
+   * — data sharing a page with it — leaves the page's blocks alone.
+   */
+  invalidateCodePage(page: number, pa?: number, len = 1): void {
     const keys = this.pageBlocks.get(page);
+    let dropped = false;
     if (keys) {
-      for (const k of keys) this.blocks.delete(k);
-      this.pageBlocks.delete(page);
+      const keep: number[] = [];
+      for (const k of keys) {
+        const b = this.blocks.get(k);
+        if (b && pa !== undefined && !(pa < b.pa + b.size && b.pa < pa + len)) { keep.push(k); continue; }
+        this.blocks.delete(k);
+        dropped = true;
+      }
+      if (dropped && pa !== undefined) this.smcCount.set(page, (this.smcCount.get(page) ?? 0) + 1);
+      if (keep.length > 0) this.pageBlocks.set(page, keep);
+      else this.pageBlocks.delete(page);
     }
-    this.mem.codePages[page] = 0;
-    this.fastTag.fill(-1);
-    this.exitBlock = true;
+    if (!this.pageBlocks.has(page)) this.mem.codePages[page] = 0;
+    if (dropped || pa === undefined) this.fastGen++;
+    // A flagged page without blocks is one a debugger watches (data breakpoint): the writer stops after this
+    // instruction either way, so the watch fires on the instruction that wrote.
+    if (dropped || pa === undefined || !keys) this.exitBlock = true;
   }
 
   /** Drops every cached block (breakpoints changed, or a debugger wrote code). */
   flushCode(): void {
-    this.fastTag.fill(-1);
+    this.fastGen++;
     this.blocks.clear();
     for (const page of this.pageBlocks.keys()) this.mem.codePages[page] = 0;
     this.pageBlocks.clear();
@@ -555,9 +589,10 @@ export class Cpu extends FlagState {
     const la = this.ripLinear();
     if (this.bits !== 64 && (this.rip < this.segLo[CS]! || this.rip > this.segHi[CS]!)) throw new CpuFault(GP, 0);
     const fi = (la >>> 2) & (FAST_SIZE - 1);
-    if (this.fastTag[fi] === la) return this.fastBlock[fi]!;
+    const key = this.fastGen * 128 + this.bits + (this.cpl === 3 ? 1 : 0);
+    if (this.fastTag[fi] === la && this.fastKey[fi] === key) return this.fastBlock[fi]!;
     const b = this.lookupBlock(la);
-    if (b.cacheable) { this.fastTag[fi] = la; this.fastBlock[fi] = b; }
+    if (b.cacheable) { this.fastTag[fi] = la; this.fastKey[fi] = key; this.fastBlock[fi] = b; }
     return b;
   }
 
@@ -566,7 +601,8 @@ export class Cpu extends FlagState {
     const key = this.blockKey(pa);
     let b = this.blocks.get(key);
     if (b === undefined) {
-      b = compileBlock(this, la, pa);
+      b = compileBlock(this, la, pa, (this.smcCount.get(pa >>> PAGE_SHIFT) ?? 0) >= SMC_THRESHOLD);
+      this.blocksCompiled++;
       if (b.cacheable) {
         this.blocks.set(key, b);
         const page = pa >>> PAGE_SHIFT;
@@ -627,7 +663,9 @@ export class Cpu extends FlagState {
               this.exitBlock = false;
               jit(this);
               if (this.exitBlock || this.stopRequested || this.halted || this.intShadow || (this.flags & TF) !== 0 ||
-                  ((this.flags & IF) !== 0 && this.lines !== undefined) || this.bpPages.size !== 0 || this.vmx.watch) break;
+                  this.bpPages.size !== 0 || this.vmx.watch) break;
+              const lines = this.lines;
+              if (lines !== undefined && (lines.hasNmi() || ((this.flags & IF) !== 0 && lines.hasInterrupt()))) break;
               const nb = this.getBlock();
               jit = nb.jit;
               if (jit === undefined || nb.n > stopAt - this.icount) break;
@@ -724,7 +762,10 @@ export class Cpu extends FlagState {
       }
       return this.stop === undefined;
     }
-    if (e instanceof MachineStop) { this.stop = e; return false; }
+    if (e instanceof MachineStop) {
+      this.stop = e.kind === 'unsupported' ? new MachineStop('unsupported', normalizeUnsupported(this, e.message)) : e;
+      return false;
+    }
     const msg = e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e);
     this.stop = new MachineStop('internal', `internal error at rip 0x${this.rip.toString(16)}: ${msg}`);
     return false;

@@ -218,6 +218,7 @@ function compileString(ins: Instruction, ctx: Ctx): Handler {
       }
     } finally {
       // Commit the progress of the iterations that completed (all of them, or those before a fault).
+      c.repIterations += n;
       if (n > 0) {
         if (usesSrc) writeOff(c, RSI, asz, si);
         if (usesDst) writeOff(c, RDI, asz, di);
