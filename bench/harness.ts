@@ -4,6 +4,9 @@
 //   require('./out/harness.cjs')       qemuArgs(), qemuAvailable(), guestExpectation() for the suites
 //   node bench/out/harness.cjs run IMAGE [--seconds S] [--max-instructions N]
 //                                      one timed emulator run, one JSON line on stdout
+//   node bench/out/harness.cjs exits IMAGE [--seconds S] [--max-instructions N]
+//                                      the same through measureExitRate (src/engine/vmx/bench.ts):
+//                                      its ExitRate plus maxRssKiB, one JSON line
 //
 // Each emulator run gets a process of its own so that its peak RSS
 // (resourceUsage().maxRSS) is its own and every run starts equally cold (the
@@ -14,7 +17,11 @@
 import { loadImage, ImageError } from '../src/loader';
 import { Machine, type RunOutcome } from '../src/engine/machine';
 import { GUESTS } from '../test/support/guests';
+import { measureExitRate } from '../src/engine/vmx/bench';
 export { qemuArgs, qemuAvailable } from '../test/support/qemu';
+// Bochs (suite vmexit). Its ROM builder resolves scripts/ from test/support, not
+// from this bundle: pass runOnBochs a ready 64 KiB ROM (.bin), which it uses as is.
+export { runOnBochs, bochsAvailable, bochsMissingReason } from '../test/support/bochs';
 
 /**
  * What a guest must print and exit with, and whether it needs a CPU feature
@@ -104,8 +111,8 @@ export function runImage(image: string, limits: RunLimits): RunReport {
 
 function cli(argv: string[]): number {
   const [cmd, image, ...rest] = argv;
-  if (cmd !== 'run' || image === undefined) {
-    process.stderr.write('usage: node bench/out/harness.cjs run IMAGE [--seconds S] [--max-instructions N] [--memory MiB]\n');
+  if ((cmd !== 'run' && cmd !== 'exits') || image === undefined) {
+    process.stderr.write('usage: node bench/out/harness.cjs run|exits IMAGE [--seconds S] [--max-instructions N] [--memory MiB]\n');
     return 2;
   }
   const limits: RunLimits = { seconds: 5 };
@@ -116,6 +123,11 @@ function cli(argv: string[]): number {
     else if (rest[i] === '--max-instructions') limits.maxInstructions = v;
     else if (rest[i] === '--memory') limits.memoryMiB = v;
     else { process.stderr.write(`harness: unknown option ${rest[i]}\n`); return 2; }
+  }
+  if (cmd === 'exits') {
+    const rate = measureExitRate(loadImage(image), limits);
+    process.stdout.write(JSON.stringify({ image, ...rate, maxRssKiB: process.resourceUsage().maxRSS }) + '\n');
+    return 0;
   }
   process.stdout.write(JSON.stringify(runImage(image, limits)) + '\n');
   return 0;
