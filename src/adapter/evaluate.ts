@@ -2,17 +2,18 @@
 //
 // Console commands (context "repl"):
 //   x/<n><fmt><size> <expr>   memory, GDB style: fmt x d u o t c a s i, size b h w g
-//   walk <expr>               the guest page walk of an address, level by level
+//   walk <expr>               the guest page walk of an address, level by level (two-stage under EPT)
+//   ept <expr>                the EPT walk of a guest-physical address (current VMCS's EPT pointer)
 //   map [gva|gpa]             the memory map (guest page tables, or the physical layout)
 //   trace [n] [types]         the last n trace records (types: ring,exception,...)
 //   exits                     VM-exit counts per reason
-//   vmcs                      the current VMCS
+//   vmcs [field]              the current VMCS, or the fields whose names contain `field`
 //   help
 // Anything else is an expression (expressions.ts): rax + 8, [rsp+16], qword [gs:0x10].
 
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { formatTraceRecord, isTraceType, type TraceType } from '../common/trace';
-import type { Target } from '../targets/target';
+import type { Target, VmcsField, WalkInfo } from '../targets/target';
 import { evaluateExpression, type EvalResult } from './expressions';
 import { makeEvalEnv } from './eval-env';
 import { decodeBytes } from './disassembly';
@@ -31,11 +32,12 @@ export interface EvaluateHost {
 export const HELP = `vmscope Debug Console
   <expr>                 registers, symbols, numbers, C operators, memory: rax + 8, [rsp+16], qword [gs:0x10], dword ptr [rbp-4]
   x/<n><fmt><size> <e>   examine memory (fmt x d u o t c a s i; size b h w g), e.g. x/4xg rsp, x/8i rip
-  walk <expr>            page walk of a guest virtual address
+  walk <expr>            page walk of a guest virtual address (in VMX non-root with EPT: two-stage, with each EPT walk)
+  ept <expr>             EPT walk of a guest-physical address through the current VMCS's EPT pointer
   map [gva|gpa]          memory map: guest page tables (default) or the physical layout
   trace [n] [types]      last n trace records (default 20), optionally only some types: trace 50 ring,exception
   exits                  VM exits per reason
-  vmcs                   the current VMCS`;
+  vmcs [field]           the current VMCS, or fields by name: vmcs GUEST_RIP, vmcs exit`;
 
 const RUNNING_OK = new Set(['trace', 'exits', 'help']);
 
@@ -50,10 +52,11 @@ export function evaluate(host: EvaluateHost, args: DebugProtocol.EvaluateArgumen
       case 'help': case '?': return plain(HELP);
       case 'x': return plain(examine(host, word, rest));
       case 'walk': return plain(walk(host, rest));
+      case 'ept': return plain(formatWalk(host.target.translate(host.cpu, 'gpa', value(host, rest))));
       case 'map': return plain(map(host, rest));
       case 'trace': return plain(trace(host, rest));
       case 'exits': return plain(exits(host));
-      case 'vmcs': return plain(vmcs(host));
+      case 'vmcs': return plain(vmcs(host, rest));
     }
   }
   if (host.running) throw new Error('the guest is running: pause it to evaluate');
@@ -157,14 +160,25 @@ function formatCell(v: bigint, fmt: string, size: number, sources: SourceMap): s
 
 function walk(host: EvaluateHost, rest: string): string {
   const a = value(host, rest);
-  const w = host.target.translate(host.cpu, 'gva', a);
-  const lines = [`walk ${w.input}${w.mode ? ` (${w.mode === 'none' ? 'paging off' : w.mode + ' paging'})` : ''}`];
+  return formatWalk(host.target.translate(host.cpu, 'gva', a));
+}
+
+function formatWalk(w: WalkInfo, indent = ''): string {
+  const ept = w.space === 'ept';
+  const title = ept ? `EPT walk of GPA ${w.input}` : `walk ${w.input}${w.mode ? ` (${w.mode === 'none' ? 'paging off' : w.mode + ' paging'}${w.nested ? ', then EPT' : ''})` : ''}`;
+  const lines = [indent + title];
   const width = Math.max(0, ...w.entries.map((e) => e.level.length));
   for (const e of w.entries) {
-    lines.push(`  ${e.level.padEnd(width)}  @${e.entryAddress}  ${e.value}  ${e.flags.join(' ')}${e.leaf ? '  (maps the page)' : ''}`);
+    lines.push(`${indent}  ${e.level.padEnd(width)}  @${e.entryAddress}  ${e.value}  ${e.flags.join(' ')}${e.leaf ? '  (maps the page)' : ''}`);
   }
-  if (w.output) lines.push(`  → ${w.output}${w.pageSize ? ` (${pageSize(w.pageSize)} page)` : ''}`);
-  if (!w.ok) lines.push(`  fault: ${w.fault ?? 'not mapped'}`);
+  const space = ept ? 'HPA ' : w.nested ? 'GPA ' : '';
+  if (w.output) lines.push(`${indent}  → ${space}${w.output}${w.pageSize ? ` (${pageSize(w.pageSize)} page)` : ''}`);
+  if (!w.ok && w.fault) lines.push(`${indent}  fault: ${w.fault}`);
+  else if (!w.ok) lines.push(`${indent}  fault: not mapped`);
+  if (w.nested?.length) {
+    lines.push(`${indent}  EPT walks (guest paging-structure accesses, then the final GPA):`);
+    for (const n of w.nested) lines.push(formatWalk(n, indent + '    '));
+  }
   return lines.join('\n');
 }
 
@@ -211,8 +225,23 @@ function exits(host: EvaluateHost): string {
   return [`${s.total} VM exits`, ...s.reasons.map((r) => `  ${r.reason.padEnd(24)} (${r.reasonCode})  ${r.count}  ${r.vmmInstructions} instructions in the VMM`)].join('\n');
 }
 
-function vmcs(host: EvaluateHost): string {
+function vmcs(host: EvaluateHost, rest: string): string {
   const info = host.target.capabilities.vmx ? host.target.vmcs?.(host.cpu) : undefined;
   if (!info) return 'no current VMCS';
-  return [`VMCS at ${info.address}`, ...info.groups.flatMap((g) => [`${g.label}:`, ...g.fields.map((f) => `  ${f.name.padEnd(40)} ${f.encoding}  ${f.value}`)])].join('\n');
+  const line = (f: VmcsField): string => `  ${f.name.padEnd(40)} ${f.encoding}  ${f.value}`;
+  const want = rest.trim().toUpperCase();
+  if (want) {
+    // A group (guest, host, control(s), exit) or fields by name (exact, else substring) or encoding.
+    const group = info.groups.find((g) => g.id.toUpperCase() === want || g.id.toUpperCase() + 'S' === want || g.label.toUpperCase() === want ||
+      (want === 'EXIT' && g.id === 'exit-info'));
+    if (group) return [`${group.label}:`, ...group.fields.map(line)].join('\n');
+    const all = info.groups.flatMap((g) => g.fields);
+    const enc = /^0X[0-9A-F]+$/.test(want) ? Number(want) : undefined;
+    const exact = all.filter((f) => f.name === want || (enc !== undefined && Number(f.encoding) === enc));
+    const found = exact.length ? exact : all.filter((f) => f.name.includes(want));
+    if (found.length === 0) throw new Error(`vmcs: no field named like "${rest.trim()}"`);
+    return found.map((f) => line(f).trimStart()).join('\n');
+  }
+  const state = [info.launched !== undefined && (info.launched ? 'launched' : 'clear'), info.nonRoot && 'guest running (non-root)'].filter(Boolean);
+  return [`VMCS at ${info.address}${state.length ? ` (${state.join(', ')})` : ''}`, ...info.groups.flatMap((g) => [`${g.label}:`, ...g.fields.map(line)])].join('\n');
 }

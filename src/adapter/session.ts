@@ -57,7 +57,7 @@ export class VmscopeSession extends LoggingDebugSession {
   private readonly breakpoints = new BreakpointManager(undefined, this.sources);
   private filters: FilterState = defaultFilters();
   private readonly trace = new TraceBuffer();
-  private readonly vars = new VariableStore(() => this.need());
+  private readonly vars = new VariableStore(() => this.need(), (cpu) => this.trace.lastExit(cpu));
   private readonly run: RunController;
   private state: 'idle' | 'stopped' | 'running' | 'ended' = 'idle';
   private cpu = 0;

@@ -8,7 +8,7 @@
 // Records are numbered from 0 in arrival order; `seq` survives the ring's
 // overwriting so a client can page with {from, count}.
 
-import type { TraceRecord, TraceType } from '../common/trace';
+import type { TraceRecord, TraceType, VmExitRecord } from '../common/trace';
 
 export const RING_CAPACITY = 100_000;
 /** Most records one vmscope/trace event carries; more in one interval are counted as dropped. */
@@ -24,6 +24,8 @@ export class TraceBuffer {
   private readonly exits = new Map<number, ExitStat>();
   /** Per vCPU: the last VM exit waiting for its VM entry. */
   private readonly openExit = new Map<number, { code: number; icount: number }>();
+  /** Per vCPU: its last VM exit (the "Last VM exit" scope). */
+  private readonly lastExits = new Map<number, VmExitRecord>();
 
   constructor(private readonly capacity = RING_CAPACITY) {
     this.ring = new Array<TraceRecord | undefined>(capacity);
@@ -40,6 +42,7 @@ export class TraceBuffer {
       let s = this.exits.get(r.reasonCode);
       if (!s) { s = { reason: r.reason, reasonCode: r.reasonCode, count: 0, vmmInstructions: 0 }; this.exits.set(r.reasonCode, s); }
       s.count++;
+      this.lastExits.set(r.cpu, r);
       this.openExit.set(r.cpu, { code: r.reasonCode, icount: r.icount });
     } else if (r.type === 'vmentry' || r.type === 'vmentry-failure') {
       const open = this.openExit.get(r.cpu);
@@ -89,5 +92,9 @@ export class TraceBuffer {
     this.batchDropped = 0;
     this.exits.clear();
     this.openExit.clear();
+    this.lastExits.clear();
   }
+
+  /** The last VM exit of a vCPU, if it had one. */
+  lastExit(cpu: number): VmExitRecord | undefined { return this.lastExits.get(cpu); }
 }

@@ -21,8 +21,9 @@ import type { LaunchConfig } from '../common/launch';
 import type { TraceRecord } from '../common/trace';
 import type {
   AddressSpace, CpuInfo, DataWatch, DataWatchResult, ExitReasonNames, MemoryRegion, RegisterGroup, StopEvent, Target,
-  TargetCapabilities, ThreadInfo, WalkInfo,
+  TargetCapabilities, ThreadInfo, VmcsInfo, WalkInfo,
 } from './target';
+import { vmcsInfo, translateGpaEpt, translateTwoStage, twoStage } from './emulator-vmx';
 import { registerGroups, setRegisterByName, gpr64, readRegisterByName } from './emulator-registers';
 import {
   readGva, readGpa, writeGva, writeGpa, translateGva, memoryMapGva, memoryMapGpa, gvaToLinear, debuggerTranslate,
@@ -45,10 +46,10 @@ const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r)
 export class EmulatorTarget implements Target {
   readonly capabilities: TargetCapabilities = {
     stepBack: false,
-    vmx: false,
+    vmx: true,
     dataBreakpoints: true,
     writeRegisters: true,
-    events: ['ring', 'mode', 'exception', 'output'],
+    events: ['vmexit', 'vmentry', 'vmentry-failure', 'ring', 'mode', 'exception', 'output'],
   };
 
   /** VM-exit reason names for the `vmexit` filter conditions (the engine's one table). */
@@ -97,7 +98,7 @@ export class EmulatorTarget implements Target {
     const image = loadImage(config.program, { loadAddress: config.loadAddress, entry: config.entry });
     const extra = config.symbols.map((p) => loadSymbols(p));
     this.img = extra.length ? mergeSymbols(image, extra) : image;
-    const m = new Machine({ memoryMiB: config.memory, cpus: config.cpus, cmdline: config.cmdline });
+    const m = new Machine({ memoryMiB: config.memory, cpus: config.cpus, cmdline: config.cmdline, vmm: config.vmm });
     m.load(image);
     this.m = m;
     const rom = image.boot === 'reset' ? image.segments[0]?.data : undefined;
@@ -408,8 +409,14 @@ export class EmulatorTarget implements Target {
   }
 
   translate(n: number, space: AddressSpace, address: bigint): WalkInfo {
-    if (space === 'gva') return translateGva(this.cpu(n), address);
-    throw new Error(`${space} → host-physical translation needs EPT (VMX), which this build does not have yet`);
+    const c = this.cpu(n);
+    if (space === 'gva') return twoStage(c) ? translateTwoStage(c, address) : translateGva(c, address);
+    if (space === 'gpa') return translateGpaEpt(c, address);
+    throw new Error('hpa is already a host-physical address: there is nothing to translate');
+  }
+
+  vmcs(n: number): VmcsInfo | undefined {
+    return vmcsInfo(this.cpu(n));
   }
 
   memoryMap(n: number, space: AddressSpace): MemoryRegion[] {

@@ -9,9 +9,6 @@ export function createTarget(config: LaunchConfig): Target {
   if (config.engine !== 'emulator') {
     throw new LaunchConfigError('engine', `"${config.engine}" is not available in this build yet; use "emulator"`);
   }
-  if (config.vmm === 'builtin') {
-    throw new LaunchConfigError('vmm', '"builtin" (the built-in VMX hypervisor) is not available in this build yet; use "none"');
-  }
   return new EmulatorTarget();
 }
 

@@ -141,7 +141,14 @@ export interface ExitReasonNames {
 
 /** One VMCS field as the inspector shows it. */
 export interface VmcsField { name: string; encoding: string; value: string }
-export interface VmcsInfo { address: string; groups: { id: string; label: string; fields: VmcsField[] }[] }
+export interface VmcsInfo {
+  address: string;
+  /** VMLAUNCH has run on it (the next entry is VMRESUME). */
+  launched?: boolean;
+  /** The vCPU is in VMX non-root operation (guest-state fields are the live vCPU). */
+  nonRoot?: boolean;
+  groups: { id: string; label: string; fields: VmcsField[] }[];
+}
 
 export interface Target {
   readonly capabilities: TargetCapabilities;

@@ -39,7 +39,7 @@ describe('launch', () => {
     expect(await errorOf(dc.launchRequest({ program: g.elf, loadAddress: 'here' } as DebugProtocol.LaunchRequestArguments))).toMatch(/'loadAddress'/);
     expect(await errorOf(dc.launchRequest({} as DebugProtocol.LaunchRequestArguments))).toMatch(/'program'/);
     expect(await errorOf(dc.launchRequest({ program: g.elf, engine: 'kvm' } as DebugProtocol.LaunchRequestArguments))).toMatch(/'engine'/);
-    expect(await errorOf(dc.launchRequest({ program: g.elf, vmm: 'builtin' } as DebugProtocol.LaunchRequestArguments))).toMatch(/'vmm'/);
+    expect(await errorOf(dc.launchRequest({ program: g.elf, vmm: 'kvm' } as DebugProtocol.LaunchRequestArguments))).toMatch(/'vmm'/);
     // Still serving: a good launch in the same session works.
     const stopped = dc.waitForEvent('stopped');
     await Promise.all([
