@@ -173,6 +173,14 @@ export class Cpu extends FlagState {
   private readonly tlbPa = new Float64Array(TLB_SIZE);
   private readonly tlbPerm = new Uint8Array(TLB_SIZE);
   private readonly tlbGlobal = new Uint8Array(TLB_SIZE);
+  /**
+   * Slots filled since the last full flush, so a flush clears only those
+   * instead of the whole table (VM entries/exits flush every time). A slot may
+   * appear twice (refilled after INVLPG); past TLB_SIZE entries the flush
+   * falls back to clearing everything.
+   */
+  private readonly tlbUsed = new Int32Array(TLB_SIZE);
+  private tlbUsedN = 0;
 
   // ---- decode cache ------------------------------------------------------
   /**
@@ -338,6 +346,7 @@ export class Cpu extends FlagState {
     // MMIO pages and pages beyond RAM are never cached: every access takes the bus path.
     if (paPage + 4096 <= this.ramSize) {
       const i = (la >>> 12) & TLB_MASK;
+      if (this.tlbTag[i] === -1 && this.tlbUsedN < TLB_SIZE) this.tlbUsed[this.tlbUsedN++] = i;
       this.tlbTag[i] = pageBase;
       this.tlbPa[i] = paPage;
       this.tlbPerm[i] = w.perm;
@@ -358,8 +367,22 @@ export class Cpu extends FlagState {
   /** Drops TLB entries (all, or all but global ones). */
   flushTlb(includingGlobal: boolean): void {
     this.fastGen++;
-    if (includingGlobal) { this.tlbTag.fill(-1); return; }
-    for (let i = 0; i < TLB_SIZE; i++) if (!this.tlbGlobal[i]) this.tlbTag[i] = -1;
+    const n = this.tlbUsedN;
+    if (n >= TLB_SIZE) {
+      // The list overflowed: it may miss slots, so sweep the whole table.
+      if (includingGlobal) this.tlbTag.fill(-1);
+      else for (let i = 0; i < TLB_SIZE; i++) if (!this.tlbGlobal[i]) this.tlbTag[i] = -1;
+    } else if (includingGlobal) {
+      for (let k = 0; k < n; k++) this.tlbTag[this.tlbUsed[k]!] = -1;
+    } else {
+      for (let k = 0; k < n; k++) { const i = this.tlbUsed[k]!; if (!this.tlbGlobal[i]) this.tlbTag[i] = -1; }
+    }
+    this.tlbUsedN = 0;
+    if (!includingGlobal) {
+      // Surviving global entries stay listed so the next flush still finds them.
+      for (let i = 0; i < TLB_SIZE && n >= TLB_SIZE; i++) if (this.tlbTag[i] !== -1) this.tlbUsed[this.tlbUsedN++] = i;
+      if (n < TLB_SIZE) for (let k = 0; k < n; k++) { const i = this.tlbUsed[k]!; if (this.tlbTag[i] !== -1) this.tlbUsed[this.tlbUsedN++] = i; }
+    }
   }
 
   /** INVLPG: drops the entry for one linear address (any page size: flush all large-page aliases too). */
