@@ -80,6 +80,9 @@ function misconfigured(lo: number, hi: number, level: number, leaf: boolean): st
   return undefined;
 }
 
+/** 2^n by table: `2 ** shift` with a variable exponent is a slow Math.pow call on this hot path (same exact values). */
+const POW2: readonly number[] = Array.from({ length: 64 }, (_, n) => 2 ** n);
+
 /**
  * Translates `gpa` through the EPT rooted at `eptp`. With sideEffects and
  * A/D enabled, sets accessed flags on every level read and the dirty flag on
@@ -91,7 +94,7 @@ export function eptWalk(mem: PhysicalMemory, eptp: Eptp, gpa: number, acc: EptAc
   let table = eptp.pml4;
   for (let level = 0; level < 4; level++) {
     const shift = 39 - 9 * level;
-    const index = Math.floor(gpa / 2 ** shift) % 512;
+    const index = Math.floor(gpa / POW2[shift]!) % 512;
     const entryAddr = table + index * 8;
     const lo = mem.read32(entryAddr), hi = mem.read32(entryAddr + 4);
     const name = NAMES[level]!;
@@ -123,7 +126,7 @@ export function eptWalk(mem: PhysicalMemory, eptp: Eptp, gpa: number, acc: EptAc
     const phys = (hi & PHYS_HI_MASK) * 0x1_0000_0000 + ((lo & 0xfffff000) >>> 0);
     if (leaf) {
       lv.leaf = true;
-      const size = 2 ** shift;
+      const size = POW2[shift]!;
       res.pageSize = size;
       res.memoryType = (lo >>> 3) & 7;
       res.ignorePat = (lo & 0x40) !== 0;

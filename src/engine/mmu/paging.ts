@@ -80,6 +80,15 @@ export interface Access {
   implicit?: boolean;
 }
 
+const NAMES_32: readonly string[] = ['PDE', 'PTE'];
+const SHIFTS_32: readonly number[] = [22, 12];
+const NAMES_PAE: readonly string[] = ['PDPTE', 'PDE', 'PTE'];
+const SHIFTS_PAE: readonly number[] = [30, 21, 12];
+const NAMES_4L: readonly string[] = ['PML4E', 'PDPTE', 'PDE', 'PTE'];
+const SHIFTS_4L: readonly number[] = [39, 30, 21, 12];
+/** 2^n by table: `2 ** shift` with a variable exponent is a slow Math.pow call on this hot path (same exact values). */
+const POW2: readonly number[] = Array.from({ length: 64 }, (_, n) => 2 ** n);
+
 function entryPhys(lo: number, hi: number): number {
   return (hi & PHYS_HI_MASK) * 0x1_0000_0000 + ((lo & 0xfffff000) >>> 0);
 }
@@ -106,24 +115,25 @@ export function walk(mem: PhysicalMemory, r: PagingRegs, la: number, acc: Access
   let allUser = true, allWrite = true, nx = false;
   const rsvdHiMask = ~PHYS_HI_MASK & 0x7ff00000 | (nxe ? 0 : 0x80000000); // bits 62:MAXPHYADDR (+63 without NXE), in the hi half
   let tableAddr: number;
-  let levelNames: string[];
-  let shifts: number[];
+  let levelNames: readonly string[];
+  let shifts: readonly number[];
   let entrySize: number;
 
+  // Shared constant tables: the walk runs on every TLB miss (after each VM entry/exit flush), so it allocates little.
   if (mode === '32-bit') {
     tableAddr = (r.cr3lo & 0xfffff000) >>> 0;
-    levelNames = ['PDE', 'PTE'];
-    shifts = [22, 12];
+    levelNames = NAMES_32;
+    shifts = SHIFTS_32;
     entrySize = 4;
   } else if (mode === 'pae') {
     tableAddr = (r.cr3lo & 0xffffffe0) >>> 0;
-    levelNames = ['PDPTE', 'PDE', 'PTE'];
-    shifts = [30, 21, 12];
+    levelNames = NAMES_PAE;
+    shifts = SHIFTS_PAE;
     entrySize = 8;
   } else {
     tableAddr = (r.cr3hi & PHYS_HI_MASK) * 0x1_0000_0000 + ((r.cr3lo & 0xfffff000) >>> 0);
-    levelNames = ['PML4E', 'PDPTE', 'PDE', 'PTE'];
-    shifts = [39, 30, 21, 12];
+    levelNames = NAMES_4L;
+    shifts = SHIFTS_4L;
     entrySize = 8;
   }
 
@@ -140,7 +150,7 @@ export function walk(mem: PhysicalMemory, r: PagingRegs, la: number, acc: Access
     const shift = shifts[lvl]!;
     const name = levelNames[lvl]!;
     const bits = mode === 'pae' && lvl === 0 ? 2 : entrySize === 4 ? 10 : 9;
-    const index = Math.floor(la / 2 ** shift) % (1 << bits);
+    const index = Math.floor(la / POW2[shift]!) % (1 << bits);
     const entryAddr = tableAddr + index * entrySize;
     const hostAddr = tr ? tr(entryAddr, false) : entryAddr;
     const lo = mem.read32(hostAddr);
@@ -182,7 +192,7 @@ export function walk(mem: PhysicalMemory, r: PagingRegs, la: number, acc: Access
 
     if (last || large) {
       level.leaf = true;
-      const pageSize = 2 ** shift;
+      const pageSize = POW2[shift]!;
       let base: number;
       if (mode === '32-bit' && large) base = ((lo >>> 13) & PHYS_HI_MASK) * 0x1_0000_0000 + ((lo & 0xffc00000) >>> 0);
       else base = entryPhys(lo, hi) - (entryPhys(lo, hi) % pageSize);
