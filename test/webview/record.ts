@@ -10,8 +10,9 @@
 //   npx vite-node test/webview/record.ts   → test/webview/fixtures/longmode.json
 //
 // No VMX yet: vmscope/vmcs is recorded as the adapter's "no current VMCS"
-// error, gpa walks as "needs EPT", and there are no vmexit/vmentry records.
-// VMX/EPT fixtures come with the VMX engine.
+// error, gpa walks as "needs EPT", and there are no vmexit/vmentry records:
+// longmode runs no VMX. The VMX fixture (vmx-basic at its EPT violation) is
+// recorded by record-vmx.ts.
 
 import { writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, dirname, relative } from 'node:path';

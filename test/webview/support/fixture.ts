@@ -45,12 +45,16 @@ const sameArgs = (recorded: Record<string, unknown>, args: Record<string, unknow
 /** Replays a fixture; `stop` selects which stop's answers are given. */
 export class ReplayLink implements DebugLink {
   readonly id = 'replay-session';
-  readonly name = 'longmode (recorded)';
+  /** The recorded program's name, e.g. "vmx-basic (recorded)". */
+  readonly name: string;
   stop = 0;
   /** Every request the host made, for assertions. */
   readonly log: { command: string; args: Record<string, unknown> }[] = [];
 
-  constructor(readonly fixture: Fixture) {}
+  constructor(readonly fixture: Fixture) {
+    const program = fixture.recorded.program ?? 'longmode';
+    this.name = `${program.replace(/^.*\//, '').replace(/\.[^.]*$/, '')} (recorded)`;
+  }
 
   get current(): RecordedStop { return this.fixture.stops[this.stop]!; }
 
