@@ -12,7 +12,7 @@ import { EFER_NXE, MAXPHYADDR } from '../engine/mmu/paging';
 import * as F from '../engine/vmx/enc';
 import { PROC2_EPT } from '../engine/vmx/capabilities';
 import { secondary } from '../engine/vmx/checks/controls';
-import type { VmcsInfo, WalkEntryInfo, WalkInfo } from './target';
+import type { MemoryRegion, VmcsInfo, WalkEntryInfo, WalkInfo } from './target';
 import { describeEntryFlags } from './emulator-decode';
 import { gvaToLinear } from './emulator-memory';
 
@@ -97,4 +97,58 @@ export function translateTwoStage(cpu: Cpu, address: bigint): WalkInfo {
     info.fault = `${where}: ${w.fault.why}${w.fault.errorCode !== undefined ? ` (error code 0x${w.fault.errorCode.toString(16)})` : ''}`;
   }
   return info;
+}
+
+/** Leaves listed at most per EPT map, so a huge 4K-mapped EPT cannot stall the adapter. */
+const MAX_EPT_LEAVES = 1 << 20;
+
+/**
+ * The guest-physical address space as the current EPT maps it: coalesced
+ * ranges of GPAs with their host-physical target, EPT R/W/X permissions
+ * (perms "rwx-" style, the 4th character "-"), page size and memory type.
+ * GPAs no EPT entry maps are absent: those are the holes a guest access
+ * turns into an EPT violation. Undefined when no EPT pointer is current.
+ */
+export function memoryMapEpt(cpu: Cpu): MemoryRegion[] | undefined {
+  const eptp = currentEptp(cpu);
+  if (!eptp) return undefined;
+  const mem = cpu.mem;
+  const out: MemoryRegion[] = [];
+  let cur: { start: number; end: number; target: number; perms: string; size: number; type: string } | undefined;
+  let leaves = 0;
+  const physMask = (1 << (MAXPHYADDR - 32)) - 1;
+  const flush = (): void => {
+    if (!cur) return;
+    out.push({ start: hex(cur.start), end: hex(cur.end), target: hex(cur.target), perms: cur.perms, pageSize: cur.size, memoryType: cur.type });
+    cur = undefined;
+  };
+  const descend = (level: number, table: number, base: number, allowed: number): void => {
+    for (let i = 0; i < 512 && leaves < MAX_EPT_LEAVES; i++) {
+      const addr = table + i * 8;
+      if (!mem.isRam(addr, 8)) return;
+      const lo = mem.read32(addr), hi = mem.read32(addr + 4);
+      if ((lo & 7) === 0) continue;
+      const shift = 39 - 9 * level;
+      const gpa = base + i * 2 ** shift;
+      const phys = (hi & physMask) * 0x1_0000_0000 + ((lo & 0xfffff000) >>> 0);
+      const perm = allowed & lo & 7;
+      const leaf = level === 3 || ((level === 1 || level === 2) && (lo & EPT_PS) !== 0);
+      if (!leaf) { descend(level + 1, phys, gpa, perm); continue; }
+      leaves++;
+      const size = 2 ** shift;
+      const target = phys - (phys % size);
+      const perms = rwxText(perm).toLowerCase() + '-';
+      const type = MEMORY_TYPE_NAMES[(lo >>> 3) & 7] ?? `MT${(lo >>> 3) & 7}`;
+      if (cur && cur.end === gpa && cur.perms === perms && cur.size === size && cur.type === type && cur.target + (cur.end - cur.start) === target) {
+        cur.end += size;
+        continue;
+      }
+      flush();
+      cur = { start: gpa, end: gpa + size, target, perms, size, type };
+    }
+  };
+  descend(0, eptp.pml4, 0, 7);
+  flush();
+  if (leaves >= MAX_EPT_LEAVES && out.length > 0) out[out.length - 1]!.name = `EPT map truncated after ${MAX_EPT_LEAVES} pages`;
+  return out;
 }

@@ -23,7 +23,7 @@ import type {
   AddressSpace, CpuInfo, DataWatch, DataWatchResult, ExitReasonNames, MemoryRegion, RegisterGroup, StopEvent, Target,
   TargetCapabilities, ThreadInfo, VmcsInfo, WalkInfo,
 } from './target';
-import { vmcsInfo, translateGpaEpt, translateTwoStage, twoStage } from './emulator-vmx';
+import { vmcsInfo, translateGpaEpt, translateTwoStage, twoStage, memoryMapEpt } from './emulator-vmx';
 import { registerGroups, setRegisterByName, gpr64, readRegisterByName } from './emulator-registers';
 import {
   readGva, readGpa, writeGva, writeGpa, translateGva, memoryMapGva, memoryMapGpa, gvaToLinear, debuggerTranslate,
@@ -421,7 +421,8 @@ export class EmulatorTarget implements Target {
 
   memoryMap(n: number, space: AddressSpace): MemoryRegion[] {
     if (space === 'gva') return memoryMapGva(this.cpu(n), this.view!);
-    if (space === 'gpa') return memoryMapGpa(this.view!);
+    // With an EPT pointer current (non-root, or a VMCS that enables EPT), guest-physical means what EPT maps.
+    if (space === 'gpa') return memoryMapEpt(this.cpu(n)) ?? memoryMapGpa(this.view!);
     throw new Error('there is no host-physical map without EPT (VMX)');
   }
 }
