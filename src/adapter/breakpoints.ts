@@ -22,7 +22,7 @@ export interface Bp {
   hits: number;
 }
 
-export interface DataBp extends Bp { dataId: string; address: bigint; size: number }
+export interface DataBp extends Bp { dataId: string; address: bigint; size: number; access: 'read' | 'write' | 'readWrite' }
 
 /** What a stop at a breakpoint amounts to after conditions, hit counts and log points. */
 export interface Decision { stop: boolean; ids: number[]; kind?: BpKind; logs: string[]; errors: string[] }
@@ -144,7 +144,7 @@ export class BreakpointManager {
   }
 
   newDataBp(dataId: string, address: bigint, size: number, src: DebugProtocol.DataBreakpoint): DataBp {
-    return { ...this.make('data', [], src), dataId, address, size };
+    return { ...this.make('data', [], src), dataId, address, size, access: src.accessType ?? 'write' };
   }
 
   private all(): Bp[] {

@@ -1,11 +1,11 @@
 // Memory requests: readMemory and writeMemory (base64, in the gva or gpa
 // space of a memory reference), and data breakpoints — which memory a name
 // or address stands for (dataBreakpointInfo) and the watches the target
-// keeps (setDataBreakpoints). Only write watches exist: the emulator sees
-// every write, but reads go through a path it does not hook.
+// keeps (setDataBreakpoints): write, read and access (readWrite) watches,
+// and the wording of their stops (describeWatchStop).
 
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import type { Target } from '../targets/target';
+import type { DataWatch, StopEvent, Target } from '../targets/target';
 import { parseMemoryRef, formatMemoryRef } from './memory-refs';
 import { evaluateExpression } from './expressions';
 import { makeEvalEnv } from './eval-env';
@@ -51,6 +51,25 @@ function parseDataId(id: string): { address: bigint; size: number } | undefined 
   return m ? { address: BigInt(m[1]!), size: Number(m[2]) } : undefined;
 }
 
+const ACCESS_TYPES: readonly string[] = ['read', 'write', 'readWrite'];
+
+type WatchStop = Extract<StopEvent, { reason: 'data breakpoint' }>;
+
+/**
+ * Names the access in a data-breakpoint stop. The target words every hit as
+ * "ADDR changed from A to B"; for a read or access watch an unchanged value
+ * means the instruction read the bytes. Other wordings pass through.
+ */
+export function describeWatchStop(stop: WatchStop, watch: DataBp['access'] | undefined): WatchStop {
+  if (!watch || watch === 'write') return stop;
+  const m = /^(0x[0-9a-f]+) changed from (0x[0-9a-f]+) to (0x[0-9a-f]+)$/i.exec(stop.description);
+  if (!m) return stop;
+  const kind = watch === 'read' ? 'read watch' : 'access watch';
+  return m[2] === m[3]
+    ? { ...stop, access: 'read', description: `read of ${m[1]} (value ${m[3]}) [${kind}]` }
+    : { ...stop, access: 'write', description: `write to ${m[1]}: changed from ${m[2]} to ${m[3]} [${kind}]` };
+}
+
 export function dataBreakpointInfo(target: Target | undefined, cpu: number, args: DebugProtocol.DataBreakpointInfoArguments): DebugProtocol.DataBreakpointInfoResponse['body'] {
   const none = (description: string): DebugProtocol.DataBreakpointInfoResponse['body'] => ({ dataId: null, description });
   if (!target) return none('no guest is running');
@@ -76,7 +95,8 @@ export function dataBreakpointInfo(target: Target | undefined, cpu: number, args
     }
   }
   size ??= 8;
-  return { dataId: dataId(address, size), description: `${size} bytes at 0x${address.toString(16)} (stops when the value changes)`, accessTypes: ['write'], canPersist: true };
+  return { dataId: dataId(address, size), description: `${size} bytes at 0x${address.toString(16)} (write: stops when the value changes; read, readWrite: stops after an instruction that reads or accesses it)`,
+    accessTypes: ['read', 'write', 'readWrite'], canPersist: true };
 }
 
 export function setDataBreakpoints(target: Target | undefined, cpu: number, manager: BreakpointManager, args: DebugProtocol.SetDataBreakpointsArguments): DebugProtocol.Breakpoint[] {
@@ -86,14 +106,15 @@ export function setDataBreakpoints(target: Target | undefined, cpu: number, mana
   for (const db of list) {
     const parsed = typeof db?.dataId === 'string' ? parseDataId(db.dataId) : undefined;
     if (!parsed) { out.push({ verified: false, message: `malformed dataId ${JSON.stringify(db?.dataId)}` }); continue; }
-    if (db.accessType && db.accessType !== 'write') { out.push({ verified: false, message: 'only write watches are supported (the value is compared after each write)' }); continue; }
+    if (db.accessType && !ACCESS_TYPES.includes(db.accessType)) { out.push({ verified: false, message: `unknown access type ${JSON.stringify(db.accessType)}` }); continue; }
     const bp = manager.newDataBp(db.dataId, parsed.address, parsed.size, db);
     kept.push(bp);
     out.push({ id: bp.id, verified: true, instructionReference: formatMemoryRef(parsed.address) });
   }
   manager.dataBps = kept;
   if (target?.setDataWatches) {
-    const results = target.setDataWatches(cpu, kept.map((b) => ({ id: String(b.id), address: b.address, size: b.size, access: 'write' })));
+    // DataWatch (target.ts) still types access as 'write'; the emulator's WatchSet takes all three.
+    const results = target.setDataWatches(cpu, kept.map((b) => ({ id: String(b.id), address: b.address, size: b.size, access: b.access }) as unknown as DataWatch));
     for (const r of results) {
       const o = out.find((b) => String(b.id) === r.id);
       if (o && !r.verified) { o.verified = false; o.message = r.message; }

@@ -112,12 +112,36 @@ gdtr:   .word 5 * 8 - 1
         .quad gdt
 `;
 
+/** Stores, reads and read-modify-writes a global, then touches its neighbour only (data-breakpoint accesses). */
+export const WATCH = `
+_start:
+        mov rsp, 0x80000
+        mov qword ptr [counter], 5
+after_store:
+        mov rax, qword ptr [counter]
+after_read:
+        add qword ptr [counter], 1
+after_rmw:
+        mov rbx, qword ptr [neighbour]
+        mov qword ptr [neighbour], 7
+        mov rcx, qword ptr [counter]
+after_last_read:
+        xor ecx, ecx
+spin:
+        add rcx, 1
+        jmp spin
+.data
+.balign 8
+counter: .quad 0
+neighbour: .quad 0
+`;
+
 const cache = new Map<string, Guest>();
 
-export function guest(name: 'main' | 'pagefault' | 'ring'): Guest {
+export function guest(name: 'main' | 'pagefault' | 'ring' | 'watch'): Guest {
   let g = cache.get(name);
   if (!g) {
-    g = buildGuest(name, name === 'main' ? MAIN : name === 'pagefault' ? PAGEFAULT : RING);
+    g = buildGuest(name, name === 'main' ? MAIN : name === 'pagefault' ? PAGEFAULT : name === 'watch' ? WATCH : RING);
     cache.set(name, g);
   }
   return g;

@@ -122,7 +122,7 @@ describe('guest state', () => {
     await launchStopped(dc, { program: g.elf });
     const info = await dc.dataBreakpointInfoRequest({ name: 'counter' });
     expect(info.body.dataId).toBe(`0x${g.symbol('counter').toString(16)}:8`);
-    expect(info.body.accessTypes).toEqual(['write']);
+    expect(info.body.accessTypes).toEqual(['read', 'write', 'readWrite']);
     const regInfo = await dc.dataBreakpointInfoRequest({ name: 'rax', variablesReference: 1 });
     expect(regInfo.body.dataId).toBeNull();
     expect(regInfo.body.description).toMatch(/registers cannot be watched/);
@@ -133,5 +133,44 @@ describe('guest state', () => {
     expect(ev.body.description).toMatch(/changed from 0x0000000000000000 to 0x000000000000000d/);
     expect(ev.body.hitBreakpointIds).toEqual([set.body.breakpoints[0]!.id]);
     expect(await pc(dc)).toBe(g.symbol('after_call') + 8n); // right after the store
+  });
+
+  it('stops right after the instruction that reads a read-watched value, not after stores', async () => {
+    const g = guest('watch');
+    await launchStopped(dc, { program: g.elf });
+    const info = await dc.dataBreakpointInfoRequest({ name: 'counter' });
+    const set = await dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.body.dataId!, accessType: 'read' }] });
+    expect(set.body.breakpoints[0]!.verified).toBe(true);
+    const at = `0x${g.symbol('counter').toString(16)}`;
+    let ev = await continueToStop(dc);
+    expect(ev.body.reason).toBe('data breakpoint');
+    expect(ev.body.description).toBe(`Data breakpoint: read of ${at} (value 0x0000000000000005) [read watch]`);
+    expect(ev.body.hitBreakpointIds).toEqual([set.body.breakpoints[0]!.id]);
+    expect(await pc(dc)).toBe(g.symbol('after_read')); // the store before it did not stop
+    // The RMW changes the value: a write (GDB rwatch on x86); the neighbour is not watched; then the last read.
+    ev = await continueToStop(dc);
+    expect(ev.body.description).toBe(`Data breakpoint: read of ${at} (value 0x0000000000000006) [read watch]`);
+    expect(await pc(dc)).toBe(g.symbol('after_last_read'));
+  });
+
+  it('stops after every access to an access-watched value, naming read or write', async () => {
+    const g = guest('watch');
+    await launchStopped(dc, { program: g.elf });
+    const info = await dc.dataBreakpointInfoRequest({ name: 'counter' });
+    const set = await dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.body.dataId!, accessType: 'readWrite' }] });
+    expect(set.body.breakpoints[0]!.verified).toBe(true);
+    const at = `0x${g.symbol('counter').toString(16)}`;
+    const stops: [string, bigint][] = [];
+    for (let i = 0; i < 4; i++) {
+      const ev = await continueToStop(dc);
+      expect(ev.body.reason).toBe('data breakpoint');
+      stops.push([ev.body.description!, await pc(dc)]);
+    }
+    expect(stops).toEqual([
+      [`Data breakpoint: write to ${at}: changed from 0x0000000000000000 to 0x0000000000000005 [access watch]`, g.symbol('after_store')],
+      [`Data breakpoint: read of ${at} (value 0x0000000000000005) [access watch]`, g.symbol('after_read')],
+      [`Data breakpoint: write to ${at}: changed from 0x0000000000000005 to 0x0000000000000006 [access watch]`, g.symbol('after_rmw')],
+      [`Data breakpoint: read of ${at} (value 0x0000000000000006) [access watch]`, g.symbol('after_last_read')],
+    ]);
   });
 });

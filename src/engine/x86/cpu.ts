@@ -165,6 +165,15 @@ export class Cpu extends FlagState {
   jitEnabled = true;
   /** An external request (pause, device stop) ends run() at the next block boundary. */
   stopRequested = false;
+  /**
+   * Debugger read/access watches (src/targets/emulator-watch.ts): physical
+   * page numbers never cached in the TLB, so every data access to them takes
+   * tlbMiss, which reports it to onWatchedAccess (before the access happens;
+   * instruction fetches are not reported). Undefined when no such watch is
+   * set, so the hot path pays nothing. Flush the TLB when this changes.
+   */
+  watchPhysPages: Set<number> | undefined = undefined;
+  onWatchedAccess: ((la: number, pa: number, write: boolean) => void) | undefined = undefined;
   /** VMX operation (src/engine/vmx/state.ts). */
   readonly vmx = new VmxState();
 
@@ -343,6 +352,12 @@ export class Cpu extends FlagState {
     const off = la & 0xfff;
     const pageBase = la - off;
     const paPage = w.pa - (w.pa & 0xfff);
+    const watched = this.watchPhysPages;
+    if (watched !== undefined && watched.has(paPage / 4096)) {
+      // Not cached: the next access to this page comes back here too.
+      if (!fetch) this.onWatchedAccess?.(la, w.pa, write);
+      return w.pa;
+    }
     // MMIO pages and pages beyond RAM are never cached: every access takes the bus path.
     if (paPage + 4096 <= this.ramSize) {
       const i = (la >>> 12) & TLB_MASK;
