@@ -2,7 +2,7 @@
 // space of a memory reference), and data breakpoints — which memory a name
 // or address stands for (dataBreakpointInfo) and the watches the target
 // keeps (setDataBreakpoints): write, read and access (readWrite) watches,
-// and the wording of their stops (describeWatchStop).
+// (the wording of their stops comes from the target's watch).
 
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { DataWatch, StopEvent, Target } from '../targets/target';
@@ -53,23 +53,12 @@ function parseDataId(id: string): { address: bigint; size: number } | undefined 
 
 const ACCESS_TYPES: readonly string[] = ['read', 'write', 'readWrite'];
 
-type WatchStop = Extract<StopEvent, { reason: 'data breakpoint' }>;
 
 /**
  * Names the access in a data-breakpoint stop. The target words every hit as
  * "ADDR changed from A to B"; for a read or access watch an unchanged value
  * means the instruction read the bytes. Other wordings pass through.
  */
-export function describeWatchStop(stop: WatchStop, watch: DataBp['access'] | undefined): WatchStop {
-  if (!watch || watch === 'write') return stop;
-  const m = /^(0x[0-9a-f]+) changed from (0x[0-9a-f]+) to (0x[0-9a-f]+)$/i.exec(stop.description);
-  if (!m) return stop;
-  const kind = watch === 'read' ? 'read watch' : 'access watch';
-  return m[2] === m[3]
-    ? { ...stop, access: 'read', description: `read of ${m[1]} (value ${m[3]}) [${kind}]` }
-    : { ...stop, access: 'write', description: `write to ${m[1]}: changed from ${m[2]} to ${m[3]} [${kind}]` };
-}
-
 export function dataBreakpointInfo(target: Target | undefined, cpu: number, args: DebugProtocol.DataBreakpointInfoArguments): DebugProtocol.DataBreakpointInfoResponse['body'] {
   const none = (description: string): DebugProtocol.DataBreakpointInfoResponse['body'] => ({ dataId: null, description });
   if (!target) return none('no guest is running');
@@ -114,7 +103,7 @@ export function setDataBreakpoints(target: Target | undefined, cpu: number, mana
   manager.dataBps = kept;
   if (target?.setDataWatches) {
     // DataWatch (target.ts) still types access as 'write'; the emulator's WatchSet takes all three.
-    const results = target.setDataWatches(cpu, kept.map((b) => ({ id: String(b.id), address: b.address, size: b.size, access: b.access }) as unknown as DataWatch));
+    const results = target.setDataWatches(cpu, kept.map((b): DataWatch => ({ id: String(b.id), address: b.address, size: b.size, access: b.access })));
     for (const r of results) {
       const o = out.find((b) => String(b.id) === r.id);
       if (o && !r.verified) { o.verified = false; o.message = r.message; }

@@ -13,7 +13,6 @@ import type { StopEvent, Target } from '../targets/target';
 import type { BreakpointManager, BpKind } from './breakpoints';
 import { decodeAt, type DecodedInsn } from './disassembly';
 import type { SourceMap } from './sources';
-import { describeWatchStop } from './memory-requests';
 
 export type StepKind = 'stepIn' | 'next' | 'stepOut';
 
@@ -112,7 +111,7 @@ export class RunController {
         const d = bp ? breakpoints.decideFor([bp], this.evalOn(stop.cpu)) : { stop: true, ids: [], logs: [], errors: [] };
         for (const l of d.logs) this.host.log(l);
         if (!d.stop && !this.cancelled) continue;
-        return { stop: describeWatchStop(stop, bp?.access), hitIds: d.ids, bpKind: 'data' };
+        return { stop, hitIds: d.ids, bpKind: 'data' };
       }
       if (stop.reason === 'event') {
         const expr = this.host.postCondition(stop);

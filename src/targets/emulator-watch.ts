@@ -208,9 +208,11 @@ export class WatchSet {
         changed && w.access !== 'read' ? 'write' : read && w.access !== 'write' ? 'read' : undefined;
       if (!found && access) {
         const at = `0x${w.spec.address.toString(16)}`;
+        // The stop's wording names the watch kind when it is not a plain write watch.
+        const kind = w.access === 'write' ? '' : ` [${w.access === 'read' ? 'read' : 'access'} watch]`;
         const description = access === 'write'
-          ? `${at} changed from ${hex(w.snapshot)} to ${hex(now)}`
-          : `read of ${at} (value ${hex(now)})`;
+          ? (kind ? `write to ${at}: changed from ${hex(w.snapshot)} to ${hex(now)}${kind}` : `${at} changed from ${hex(w.snapshot)} to ${hex(now)}`)
+          : `read of ${at} (value ${hex(now)})${kind}`;
         found = { id: w.spec.id, cpu, address: w.spec.address, before: w.snapshot.slice(), after: now, access, watch: w.access, description };
       }
       w.snapshot.set(now);

@@ -246,9 +246,8 @@ export class EmulatorTarget implements Target {
   private outcome(out: RunOutcome): StopEvent | undefined {
     const hit = this.watches?.check();
     if (hit) {
-      const fmt = (b: Uint8Array): string => '0x' + [...b].reverse().map((x) => x.toString(16).padStart(2, '0')).join('');
-      return { reason: 'data breakpoint', cpu: hit.cpu, address: hit.address, access: 'write', watchId: hit.id,
-        description: `0x${hit.address.toString(16)} changed from ${fmt(hit.before)} to ${fmt(hit.after)}` };
+      return { reason: 'data breakpoint', cpu: hit.cpu, address: hit.address, access: hit.access, watchId: hit.id,
+        description: hit.description };
     }
     switch (out.kind) {
       case 'budget': case 'paused': return undefined;

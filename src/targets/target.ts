@@ -128,7 +128,7 @@ export interface DataWatch {
   /** Guest virtual address of the first byte. */
   address: bigint;
   size: number;
-  access: 'write';
+  access: 'read' | 'write' | 'readWrite';
 }
 
 export interface DataWatchResult { id: string; verified: boolean; message?: string }
