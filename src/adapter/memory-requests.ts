@@ -5,7 +5,7 @@
 // (the wording of their stops comes from the target's watch).
 
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import type { DataWatch, StopEvent, Target } from '../targets/target';
+import type { DataWatch, Target } from '../targets/target';
 import { parseMemoryRef, formatMemoryRef } from './memory-refs';
 import { evaluateExpression } from './expressions';
 import { makeEvalEnv } from './eval-env';
